@@ -25,8 +25,16 @@ build: ## Build all binaries into bin/.
 demo: build ## Run a whole federation (coordinator, aggregator, four hospitals) on this machine.
 	$(BIN)/confed demo --bin $(BIN) --dir $(DEMO_DIR) $(DEMO_ARGS)
 
+.PHONY: deps
+deps: ## Install what the build and tests need (protoc from Debian's protobuf-compiler).
+	@command -v protoc >/dev/null 2>&1 || { \
+	  echo "installing protobuf-compiler"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq protobuf-compiler; }
+	$(GO) mod download
+
 .PHONY: test
-test: vet check-generate ## Vet, check generated code, and run all tests with the race detector.
+test: deps vet check-generate ## Install deps, vet, check generated code, and run all tests with the race detector.
 	$(GO) test -race -timeout 15m ./...
 
 .PHONY: vet
@@ -46,7 +54,7 @@ bench: ## Run the benchmark suite and print a table.
 	$(GO) run ./bench/cmd/benchtable
 
 .PHONY: generate
-generate: ## Regenerate protobuf code with protoc and the pinned plugins.
+generate: deps ## Regenerate protobuf code with protoc and the pinned plugins.
 	protoc --proto_path=proto \
 	  --plugin=protoc-gen-go=$$($(GO) tool -n protoc-gen-go) \
 	  --plugin=protoc-gen-go-grpc=$$($(GO) tool -n protoc-gen-go-grpc) \

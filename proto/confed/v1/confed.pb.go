@@ -1,7 +1,7 @@
 // Package confed.v1 is the wire protocol of confed, a confidential
 // federated-learning platform.
 //
-// Three services:
+// Four services:
 //   - Federation (served by the coordinator): participants join, watch for
 //     round tasks and download signed global models.
 //   - AggregatorControl (served by the coordinator): the aggregator learns
@@ -925,8 +925,8 @@ func (x *Task) GetFederation() string {
 
 type DownloadModelRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// round of the published model; 0 means the latest published model.
-	Round uint64 `protobuf:"varint,1,opt,name=round,proto3" json:"round,omitempty"`
+	// round of the published model; when absent, the latest published model.
+	Round *uint64 `protobuf:"varint,1,opt,name=round,proto3,oneof" json:"round,omitempty"`
 	// chunk_size in bytes (0 = server default, 1 MiB).
 	ChunkSize     uint32 `protobuf:"varint,2,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -964,8 +964,8 @@ func (*DownloadModelRequest) Descriptor() ([]byte, []int) {
 }
 
 func (x *DownloadModelRequest) GetRound() uint64 {
-	if x != nil {
-		return x.Round
+	if x != nil && x.Round != nil {
+		return *x.Round
 	}
 	return 0
 }
@@ -2830,11 +2830,12 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\bdeadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x1e\n" +
 	"\n" +
 	"federation\x18\b \x01(\tR\n" +
-	"federation\"K\n" +
-	"\x14DownloadModelRequest\x12\x14\n" +
-	"\x05round\x18\x01 \x01(\x04R\x05round\x12\x1d\n" +
+	"federation\"Z\n" +
+	"\x14DownloadModelRequest\x12\x19\n" +
+	"\x05round\x18\x01 \x01(\x04H\x00R\x05round\x88\x01\x01\x12\x1d\n" +
 	"\n" +
-	"chunk_size\x18\x02 \x01(\rR\tchunkSize\"s\n" +
+	"chunk_size\x18\x02 \x01(\rR\tchunkSizeB\b\n" +
+	"\x06_round\"s\n" +
 	"\vModelHeader\x121\n" +
 	"\x06signed\x18\x01 \x01(\v2\x19.confed.v1.SignedManifestR\x06signed\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x1d\n" +
@@ -3148,6 +3149,7 @@ func file_confed_v1_confed_proto_init() {
 	if File_confed_v1_confed_proto != nil {
 		return
 	}
+	file_confed_v1_confed_proto_msgTypes[10].OneofWrappers = []any{}
 	file_confed_v1_confed_proto_msgTypes[12].OneofWrappers = []any{
 		(*ModelChunk_Header)(nil),
 		(*ModelChunk_Chunk)(nil),

@@ -1,7 +1,7 @@
 // Package confed.v1 is the wire protocol of confed, a confidential
 // federated-learning platform.
 //
-// Three services:
+// Four services:
 //   - Federation (served by the coordinator): participants join, watch for
 //     round tasks and download signed global models.
 //   - AggregatorControl (served by the coordinator): the aggregator learns

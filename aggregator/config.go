@@ -1,0 +1,90 @@
+package aggregator
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/confed/confed/internal/yamlcfg"
+)
+
+// Limits of the aggregator's tunables.
+const (
+	concurrentUpdatesLimit = 64
+	chunkSizeMin           = 4 * yamlcfg.KiB
+	chunkSizeMax           = 4 * yamlcfg.MiB
+)
+
+// Config is the aggregator's configuration file. Relative paths in the
+// file are relative to the file's directory; Parse resolves them.
+type Config struct {
+	// Listen is the host:port on which participants reach the aggregator
+	// (default 127.0.0.1:7444).
+	Listen string `yaml:"listen"`
+	// Coordinator is the coordinator's host:port. Required.
+	Coordinator string `yaml:"coordinator"`
+	// TLS is the aggregator's certificate, key and the federation CA.
+	TLS yamlcfg.TLSFiles `yaml:"tls"`
+	// MaxConcurrentUpdates is how many updates are staged at once, 1 to
+	// 64 (default 2); memory stays bounded by (1+N) models.
+	MaxConcurrentUpdates int `yaml:"max_concurrent_updates"`
+	// ChunkSize is the size of the chunks models and updates are streamed
+	// in, 4KiB to 4MiB (default 1MiB).
+	ChunkSize yamlcfg.ByteSize `yaml:"chunk_size"`
+	// Log sets the level and format of the logs.
+	Log yamlcfg.LogConfig `yaml:"log"`
+
+	loc *yamlcfg.Locator
+}
+
+// Default returns the defaults: listen on 127.0.0.1:7444, 2 concurrent
+// updates, 1MiB chunks, log at info level as text. coordinator and tls have
+// none.
+func Default() Config {
+	return Config{
+		Listen:               "127.0.0.1:7444",
+		MaxConcurrentUpdates: 2,
+		ChunkSize:            yamlcfg.MiB,
+		Log:                  yamlcfg.DefaultLog(),
+	}
+}
+
+// Parse decodes data, the contents of file, strictly over Default(),
+// resolves relative paths against file's directory, and validates the
+// result; every error names file, line and key.
+func Parse(file string, data []byte) (Config, error) {
+	c := Default()
+	loc, err := yamlcfg.Decode(file, data, &c)
+	if err != nil {
+		return Config{}, err
+	}
+	c.TLS = c.TLS.Resolve(filepath.Dir(file))
+	c.loc = loc
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Load reads and parses the aggregator configuration file at path.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("aggregator configuration: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Validate checks every key, including that the TLS files exist, and
+// returns all problems ordered by line.
+func (c Config) Validate() error {
+	l := c.loc
+	return yamlcfg.Join(
+		yamlcfg.CheckAddress(l, "listen", c.Listen, true),
+		yamlcfg.CheckAddress(l, "coordinator", c.Coordinator, false),
+		c.TLS.Validate(l, "tls"),
+		yamlcfg.InRange(l, "max_concurrent_updates", c.MaxConcurrentUpdates, 1, concurrentUpdatesLimit),
+		yamlcfg.InRange(l, "chunk_size", c.ChunkSize, chunkSizeMin, chunkSizeMax),
+		c.Log.Validate(l, "log"),
+	)
+}

@@ -1,0 +1,147 @@
+package aggregator
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/confed/confed/internal/yamlcfg"
+)
+
+// writeConfigTestFiles makes dir/conf/tls with the TLS files, writes yaml
+// to dir/conf/aggregator.yaml and returns that path and dir/conf.
+func writeConfigTestFiles(t *testing.T, yaml string) (path, conf string) {
+	t.Helper()
+	conf = filepath.Join(t.TempDir(), "conf")
+	if err := os.MkdirAll(filepath.Join(conf, "tls"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"tls/aggregator.pem", "tls/aggregator.key", "tls/ca.pem"} {
+		if err := os.WriteFile(filepath.Join(conf, f), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path = filepath.Join(conf, "aggregator.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, conf
+}
+
+const configTestYAML = `coordinator: 127.0.0.1:7443
+tls:
+  cert: tls/aggregator.pem
+  key: tls/aggregator.key
+  ca: tls/ca.pem
+`
+
+func configTestTLS(conf string) yamlcfg.TLSFiles {
+	return yamlcfg.TLSFiles{
+		Cert: filepath.Join(conf, "tls/aggregator.pem"),
+		Key:  filepath.Join(conf, "tls/aggregator.key"),
+		CA:   filepath.Join(conf, "tls/ca.pem"),
+	}
+}
+
+func TestConfigLoad(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want func(conf string) Config
+	}{
+		{"defaults, relative TLS paths", configTestYAML, func(conf string) Config {
+			return Config{Listen: "127.0.0.1:7444", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
+				MaxConcurrentUpdates: 2, ChunkSize: yamlcfg.MiB, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}}
+		}},
+		{"every key set", configTestYAML + "listen: 0.0.0.0:0\nmax_concurrent_updates: 64\nchunk_size: 4KiB\nlog: {level: warn, format: json}\n",
+			func(conf string) Config {
+				return Config{Listen: "0.0.0.0:0", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
+					MaxConcurrentUpdates: 64, ChunkSize: 4 * yamlcfg.KiB, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}}
+			}},
+		{"chunk size in bytes", configTestYAML + "chunk_size: 4194304\n", func(conf string) Config {
+			c := Default()
+			c.Coordinator, c.TLS, c.ChunkSize = "127.0.0.1:7443", configTestTLS(conf), 4*yamlcfg.MiB
+			return c
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, conf := writeConfigTestFiles(t, tt.yaml)
+			got, err := Load(path)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			got.loc = nil
+			if want := tt.want(conf); !reflect.DeepEqual(got, want) {
+				t.Errorf("got  %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestConfigLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // each prefixed with the file name; {conf} is its directory
+	}{
+		{"typo", configTestYAML + "max_concurrent_update: 4\n", []string{
+			`:6: max_concurrent_update: unknown key (did you mean "max_concurrent_updates"?)`,
+		}},
+		{"wrong type", configTestYAML + "max_concurrent_updates: many\n", []string{
+			`:6: max_concurrent_updates: expected an integer, got "many"`,
+		}},
+		{"too many updates", configTestYAML + "max_concurrent_updates: 65\n", []string{
+			`:6: max_concurrent_updates: must be between 1 and 64, got 65`,
+		}},
+		{"chunk too small", configTestYAML + "chunk_size: 1KiB\n", []string{
+			`:6: chunk_size: must be between 4KiB and 4MiB, got 1KiB`,
+		}},
+		{"chunk too large", configTestYAML + "chunk_size: 8MB\n", []string{
+			`:6: chunk_size: must be between 4KiB and 4MiB, got 8MB`,
+		}},
+		{"chunk unit", configTestYAML + "chunk_size: 1mib\n", []string{
+			`:6: chunk_size: unknown unit "mib" in "1mib": expected B, kB, MB, GB, TB, KiB, MiB, GiB or TiB`,
+		}},
+		{"missing coordinator", strings.Replace(configTestYAML, "coordinator: 127.0.0.1:7443\n", "", 1), []string{
+			`: coordinator: missing: expected host:port such as 127.0.0.1:7443`,
+		}},
+		{"missing TLS file", strings.Replace(configTestYAML, "tls/aggregator.key", "tls/agg.key", 1), []string{
+			`:4: tls.key: file "{conf}/tls/agg.key" does not exist`,
+		}},
+		{"unknown TLS key", configTestYAML + "  crt: x.pem\n", []string{
+			`:6: tls.crt: unknown key (did you mean "cert"?)`,
+		}},
+		{"two documents", configTestYAML + "---\n", []string{
+			`:6: a second YAML document starts here: expected exactly one document (remove the "---" separator)`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, conf := writeConfigTestFiles(t, tt.yaml)
+			_, err := Load(path)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			want := strings.ReplaceAll(path+strings.Join(tt.want, "\n"+path), "{conf}", conf)
+			if err.Error() != want {
+				t.Errorf("error\n got: %s\nwant: %s", err, want)
+			}
+		})
+	}
+}
+
+func TestConfigDefaultNeedsCoordinatorAndTLS(t *testing.T) {
+	err := Default().Validate()
+	want := strings.Join([]string{
+		"coordinator: missing: expected host:port such as 127.0.0.1:7443",
+		"tls.cert: missing: expected the path of this daemon's PEM certificate",
+		"tls.key: missing: expected the path of this daemon's PEM private key",
+		"tls.ca: missing: expected the path of the federation's PEM CA certificate",
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("Default().Validate() =\n%v\nwant\n%s", err, want)
+	}
+}

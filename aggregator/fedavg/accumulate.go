@@ -1,0 +1,127 @@
+package fedavg
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/confed/confed/internal/model"
+)
+
+// Accumulator holds the weighted sum of accepted updates in float64: one
+// model-sized vector, however many updates are added. It is safe for
+// concurrent use.
+type Accumulator struct {
+	spec model.Spec
+	err  error // invalid spec
+
+	mu    sync.Mutex
+	sum   []float64
+	count int
+	total float64
+}
+
+// NewAccumulator returns an empty accumulator for updates of spec. An invalid
+// spec is reported by every later call.
+func NewAccumulator(spec model.Spec) *Accumulator {
+	if err := spec.Validate(); err != nil {
+		return &Accumulator{err: fmt.Errorf("fedavg: accumulator: %w", err)}
+	}
+	return &Accumulator{spec: spec, sum: make([]float64, spec.NumParams())}
+}
+
+// Add adds weight × values to the sum. weight (typically the participant's
+// example count) must be positive and finite, else a bad_weight
+// *RefusalError; values must hold one finite value per parameter. Nothing is
+// added if Add fails.
+func (a *Accumulator) Add(values []float32, weight float64) error {
+	if a.err != nil {
+		return a.err
+	}
+	if !(weight > 0) || math.IsInf(weight, 0) {
+		return refuse(ReasonBadWeight, fmt.Sprintf("weight %v, want a positive finite number", weight))
+	}
+	if len(values) != len(a.sum) {
+		return fmt.Errorf("fedavg: add: %d values, spec needs %d", len(values), len(a.sum))
+	}
+	for i, v := range values {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return nonFinite(a.spec, i, f)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, v := range values {
+		a.sum[i] += weight * float64(v)
+	}
+	a.count++
+	a.total += weight
+	return nil
+}
+
+// Count returns the number of updates added.
+func (a *Accumulator) Count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.count
+}
+
+// TotalWeight returns the sum of the weights added.
+func (a *Accumulator) TotalWeight() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.total
+}
+
+// Mean returns the weighted mean Σ wᵢ·vᵢ / Σ wᵢ, a new vector in flat spec
+// order. It fails if nothing was added.
+func (a *Accumulator) Mean() ([]float64, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.count == 0 {
+		return nil, errors.New("fedavg: mean: no updates added")
+	}
+	out := make([]float64, len(a.sum))
+	for i, s := range a.sum {
+		out[i] = s / a.total
+	}
+	return out, nil
+}
+
+// Apply performs the FedAvg step: it returns global + the weighted mean of
+// the accumulated deltas, as a new float32 model (global is not modified).
+// It fails if global does not have the accumulator's spec, if nothing was
+// added, or if a parameter would not be finite in float32.
+func Apply(global *model.Model, a *Accumulator) (*model.Model, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	if err := global.Validate(); err != nil {
+		return nil, fmt.Errorf("fedavg: apply: global: %w", err)
+	}
+	if err := global.Spec().Equal(a.spec); err != nil {
+		return nil, fmt.Errorf("fedavg: apply: global vs accumulator: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.count == 0 {
+		return nil, errors.New("fedavg: apply: no updates added")
+	}
+	out := global.Clone()
+	i := 0
+	for _, t := range out.Tensors {
+		for j := range t.Data {
+			v := float32(float64(t.Data[j]) + a.sum[i]/a.total)
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, fmt.Errorf("fedavg: apply: tensor %q element %d is not finite after the update", t.Name, j)
+			}
+			t.Data[j] = v
+			i++
+		}
+	}
+	return out, nil
+}

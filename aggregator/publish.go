@@ -1,0 +1,52 @@
+package aggregator
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/confed/confed/internal/logging"
+	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/stream"
+	confedv1 "github.com/confed/confed/proto/confed/v1"
+)
+
+// publish signs m as the result of task t and streams it to the coordinator.
+func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *model.Model, parent []byte, contribs []*confedv1.Contribution) error {
+	enc := model.EncodeSafetensors(m)
+	sum := sha256.Sum256(enc)
+	mf := &confedv1.ModelManifest{
+		Federation: s.federation, Round: t.GetRound(), ModelSha256: sum[:], ModelSize: uint64(len(enc)),
+		ParentSha256: parent, Contributions: contribs, ConfigSha256: t.GetConfigSha256(),
+		TeeKind: s.claims.Kind, Insecure: s.claims.Insecure, CreatedAt: timestamppb.Now(),
+		Strategy: t.GetParams().GetStrategy(),
+	}
+	signed, err := s.signer.Sign(mf)
+	if err != nil {
+		return err
+	}
+	up, err := s.ctrl.PublishAggregate(ctx)
+	if err != nil {
+		return fmt.Errorf("publishing round %d: %w", t.GetRound(), err)
+	}
+	chunk := int(s.cfg.ChunkSize)
+	header := &confedv1.ModelHeader{Signed: signed, Size: uint64(len(enc)), ChunkSize: uint32(chunk)}
+	if err := up.Send(&confedv1.PublishRequest{Msg: &confedv1.PublishRequest_Header{Header: header}}); err != nil {
+		return fmt.Errorf("publishing round %d: %w", t.GetRound(), err)
+	}
+	_, err = stream.Send(bytes.NewReader(enc), chunk, func(c *confedv1.Chunk) error {
+		return up.Send(&confedv1.PublishRequest{Msg: &confedv1.PublishRequest_Chunk{Chunk: c}})
+	})
+	if err != nil {
+		return fmt.Errorf("publishing round %d: %w", t.GetRound(), err)
+	}
+	if _, err := up.CloseAndRecv(); err != nil {
+		return fmt.Errorf("coordinator refused the aggregate of round %d: %w", t.GetRound(), err)
+	}
+	s.log.Info("aggregate published", logging.KeyRound, t.GetRound(), logging.KeyModelSHA, fmt.Sprintf("%x", sum),
+		"contributions", len(contribs))
+	return nil
+}

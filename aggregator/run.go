@@ -1,0 +1,156 @@
+package aggregator
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/confed/confed/internal/manifest"
+	"github.com/confed/confed/internal/pki"
+	"github.com/confed/confed/internal/tee"
+	"github.com/confed/confed/internal/tee/provider"
+	confedv1 "github.com/confed/confed/proto/confed/v1"
+)
+
+// Options are run-time options that do not belong in the config file.
+type Options struct {
+	// TEE is the kind of TEE the aggregator runs in ("sev-snp", "tdx",
+	// "sgx"); ignored when InsecureSimulatedTEE is set.
+	TEE string
+	// InsecureSimulatedTEE runs without hardware protection (set by
+	// --insecure-simulated-tee). Never in production.
+	InsecureSimulatedTEE bool
+	Logger               *slog.Logger
+	Listener             net.Listener
+	OnListen             func(net.Addr)
+}
+
+// Server is a running aggregator.
+type Server struct {
+	confedv1.UnimplementedAggregatorServer
+	cfg        Config
+	log        *slog.Logger
+	federation string
+	signer     *manifest.Signer
+	claims     tee.Claims
+	verifier   tee.Verifier
+	ctrl       confedv1.AggregatorControlClient
+	fed        confedv1.FederationClient
+
+	mu  sync.Mutex
+	cur *roundState
+}
+
+// Run serves participants and follows the coordinator's tasks until ctx is
+// cancelled.
+func Run(ctx context.Context, cfg Config, opts Options) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s, err := newServer(ctx, cfg, opts, log)
+	if err != nil {
+		return err
+	}
+	serverTLS, err := pki.ServerTLS(pki.Files(cfg.TLS))
+	if err != nil {
+		return fmt.Errorf("aggregator TLS: %w", err)
+	}
+	conn, err := dial(cfg.Coordinator, pki.Files(cfg.TLS))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	s.ctrl = confedv1.NewAggregatorControlClient(conn)
+	s.fed = confedv1.NewFederationClient(conn)
+	lis := opts.Listener
+	if lis == nil {
+		if lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+		}
+	}
+	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(serverTLS)),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}))
+	confedv1.RegisterAggregatorServer(srv, s)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	log.Info("aggregator serving", "addr", lis.Addr().String(), "federation", s.federation,
+		"tee", s.claims.Kind, "insecure", s.claims.Insecure)
+	if opts.OnListen != nil {
+		opts.OnListen(lis.Addr())
+	}
+	go s.followCoordinator(ctx)
+	select {
+	case <-ctx.Done():
+		srv.Stop()
+		return nil
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	}
+}
+
+func newServer(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (*Server, error) {
+	id, err := pki.LocalIdentity(pki.Files(cfg.TLS))
+	if err != nil {
+		return nil, fmt.Errorf("aggregator identity: %w", err)
+	}
+	if id.Role != pki.RoleAggregator {
+		return nil, fmt.Errorf("%s: certificate is for role %q, want %q", cfg.TLS.Cert, id.Role, pki.RoleAggregator)
+	}
+	kind := opts.TEE
+	if opts.InsecureSimulatedTEE {
+		kind = tee.KindSimulated
+		log.Warn("INSECURE: running in the simulated TEE; updates have no hardware protection")
+	}
+	teeOpts := tee.Options{AllowInsecureSimulated: opts.InsecureSimulatedTEE}
+	issuer, err := provider.Issuer(kind, teeOpts)
+	if err != nil {
+		return nil, fmt.Errorf("aggregator TEE: %w", err)
+	}
+	verifier, err := provider.Verifier(kind, teeOpts)
+	if err != nil {
+		return nil, fmt.Errorf("aggregator TEE: %w", err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	pub := priv.Public().(ed25519.PublicKey)
+	rd := manifest.SigningKeyReportData(id.Federation, pub)
+	ev, err := issuer.Issue(ctx, rd)
+	if err != nil {
+		return nil, fmt.Errorf("issuing evidence: %w", err)
+	}
+	claims, err := verifier.Verify(ctx, ev, rd)
+	if err != nil {
+		return nil, fmt.Errorf("checking own evidence: %w", err)
+	}
+	return &Server{cfg: cfg, log: log, federation: id.Federation, verifier: verifier, claims: claims,
+		signer: &manifest.Signer{Key: priv, Evidence: ev}}, nil
+}
+
+func dial(addr string, files pki.Files) (*grpc.ClientConn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("coordinator address %q: %w", addr, err)
+	}
+	tlsCfg, err := pki.ClientTLSFor(files, host, pki.RoleCoordinator)
+	if err != nil {
+		return nil, fmt.Errorf("client TLS: %w", err)
+	}
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}))
+}

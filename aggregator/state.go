@@ -1,0 +1,97 @@
+package aggregator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/confed/confed/aggregator/fedavg"
+	"github.com/confed/confed/internal/model"
+	confedv1 "github.com/confed/confed/proto/confed/v1"
+)
+
+// roundState is what the aggregator holds for the round it is collecting.
+type roundState struct {
+	task      *confedv1.AggregationTask
+	global    *model.Model
+	globalSHA [32]byte
+	spec      model.Spec
+	pool      *fedavg.BufferPool
+
+	mu      sync.Mutex
+	acc     *fedavg.Accumulator
+	folded  map[string]*confedv1.Contribution
+	closed  bool // CLOSE or ABORT received: no new streams
+	changed chan struct{}
+}
+
+func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]byte, buffers int) (*roundState, error) {
+	spec := global.Spec()
+	pool, err := fedavg.NewBufferPool(spec, buffers)
+	if err != nil {
+		return nil, err
+	}
+	return &roundState{
+		task: task, global: global, globalSHA: sha, spec: spec, pool: pool,
+		acc: fedavg.NewAccumulator(spec), folded: map[string]*confedv1.Contribution{},
+		changed: make(chan struct{}),
+	}, nil
+}
+
+// fold adds an update that the coordinator included.
+func (r *roundState) fold(c *confedv1.Contribution, values []float32) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.folded[c.GetParticipant()]; dup {
+		return fmt.Errorf("update of %q already folded", c.GetParticipant())
+	}
+	if err := r.acc.Add(values, float64(c.GetNumExamples())); err != nil {
+		return err
+	}
+	r.folded[c.GetParticipant()] = c
+	close(r.changed)
+	r.changed = make(chan struct{})
+	return nil
+}
+
+// waitFolded waits until every participant in include has been folded.
+func (r *roundState) waitFolded(ctx context.Context, include []string) error {
+	for {
+		r.mu.Lock()
+		missing := ""
+		for _, p := range include {
+			if _, ok := r.folded[p]; !ok {
+				missing = p
+				break
+			}
+		}
+		ch := r.changed
+		r.mu.Unlock()
+		if missing == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the update of %q: %w", missing, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// contributions returns the folded contributions of include, in order.
+func (r *roundState) contributions(include []string) ([]*confedv1.Contribution, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.folded) != len(include) {
+		return nil, fmt.Errorf("%d updates folded, the coordinator included %d", len(r.folded), len(include))
+	}
+	out := make([]*confedv1.Contribution, 0, len(include))
+	for _, p := range include {
+		c, ok := r.folded[p]
+		if !ok {
+			return nil, fmt.Errorf("the coordinator included %q, whose update was not folded", p)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -1,0 +1,154 @@
+package aggregator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/confed/confed/aggregator/fedavg"
+	"github.com/confed/confed/internal/logging"
+	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/pki"
+	"github.com/confed/confed/internal/stream"
+	confedv1 "github.com/confed/confed/proto/confed/v1"
+)
+
+// maxExamples bounds the example count a participant may claim for one update.
+const maxExamples = 1 << 40
+
+// SubmitUpdate receives one participant's update stream. The update is
+// validated into a staging buffer as it arrives, reported to the
+// coordinator, and folded into the round's sum only if the coordinator
+// includes it.
+func (s *Server) SubmitUpdate(srv confedv1.Aggregator_SubmitUpdateServer) error {
+	ctx := srv.Context()
+	id, err := pki.RequireRole(ctx, pki.RoleParticipant)
+	if err != nil {
+		return status.Error(codes.PermissionDenied, err.Error())
+	}
+	first, err := srv.Recv()
+	if err != nil {
+		return status.Errorf(codes.InvalidArgument, "receiving update header: %v", err)
+	}
+	h := first.GetHeader()
+	rs, err := s.checkHeader(h)
+	if err != nil {
+		s.log.Warn("update refused", logging.KeyParticipant, id.Name, logging.KeyReason, err)
+		return status.Error(codes.FailedPrecondition, err.Error())
+	}
+	adm, err := s.ctrl.AdmitSubmission(ctx, &confedv1.AdmitRequest{Round: h.GetRound(), Participant: id.Name, NumExamples: h.GetNumExamples()})
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "asking the coordinator to admit the update: %v", err)
+	}
+	if !adm.GetAdmitted() {
+		return status.Error(codes.FailedPrecondition, adm.GetReason())
+	}
+	resp := s.receive(ctx, rs, id.Name, h, srv)
+	if !resp.GetAccepted() {
+		s.log.Warn("update refused", logging.KeyRound, h.GetRound(), logging.KeyParticipant, id.Name, logging.KeyReason, resp.GetReason())
+	}
+	return srv.SendAndClose(resp)
+}
+
+// checkHeader checks what can be checked before any data is read.
+func (s *Server) checkHeader(h *confedv1.UpdateHeader) (*roundState, error) {
+	if h == nil {
+		return nil, errors.New("update stream must start with a header")
+	}
+	rs, err := s.round(h.GetRound())
+	if err != nil {
+		return nil, err
+	}
+	rs.mu.Lock()
+	closed := rs.closed
+	rs.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("round %d is no longer collecting", h.GetRound())
+	}
+	if !bytes.Equal(h.GetBaseModelSha256(), rs.globalSHA[:]) {
+		return nil, fmt.Errorf("update was trained from model %x, round %d starts from %x", h.GetBaseModelSha256(), h.GetRound(), rs.globalSHA[:])
+	}
+	if want := uint64(model.SafetensorsSize(rs.spec)); h.GetSize() != want {
+		return nil, fmt.Errorf("%s: update declares %d bytes, a model of this shape has %d", fedavg.ReasonSizeMismatch, h.GetSize(), want)
+	}
+	if n := h.GetNumExamples(); n == 0 || n > maxExamples {
+		return nil, fmt.Errorf("%s: num_examples %d out of range 1..%d", fedavg.ReasonBadWeight, n, uint64(maxExamples))
+	}
+	return rs, nil
+}
+
+// receive ingests the stream, reports the outcome to the coordinator and
+// folds the update if the coordinator includes it.
+func (s *Server) receive(ctx context.Context, rs *roundState, name string, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer) *confedv1.SubmitUpdateResponse {
+	buf, err := rs.pool.Get(ctx)
+	if err != nil {
+		return s.report(rs, name, h, nil, fmt.Errorf("waiting for a staging buffer: %w", err))
+	}
+	defer rs.pool.Put(buf)
+	staged, err := s.ingest(rs, h, buf, srv)
+	return s.report(rs, name, h, staged, err)
+}
+
+func (s *Server) ingest(rs *roundState, h *confedv1.UpdateHeader, buf []float32, srv confedv1.Aggregator_SubmitUpdateServer) (*fedavg.Staged, error) {
+	limits := fedavg.Limits{MaxBytes: int64(rs.task.GetParams().GetMaxUpdateBytes()), MaxNorm: rs.task.GetParams().GetMaxUpdateNorm()}
+	in, err := fedavg.NewIngestor(rs.spec, buf, int64(h.GetSize()), h.GetUpdateSha256(), limits)
+	if err != nil {
+		return nil, err
+	}
+	seq := stream.NewSequence(int64(h.GetSize()))
+	for {
+		msg, err := srv.Recv()
+		if errors.Is(err, io.EOF) {
+			return in.Finish()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stream ended: %w", err)
+		}
+		data, err := seq.Accept(msg.GetChunk())
+		if err != nil {
+			return nil, err
+		}
+		if err := in.Write(data); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// report tells the coordinator the outcome; the coordinator's answer is the
+// commit point for folding.
+func (s *Server) report(rs *roundState, name string, h *confedv1.UpdateHeader, staged *fedavg.Staged, ingestErr error) *confedv1.SubmitUpdateResponse {
+	res := &confedv1.SubmissionResult{Round: h.GetRound(), Participant: name, NumExamples: h.GetNumExamples(), Metrics: h.GetMetrics()}
+	if ingestErr != nil {
+		res.Reason = ingestErr.Error()
+	} else {
+		res.Accepted = true
+		res.UpdateSha256 = staged.SHA256[:]
+		res.Bytes = uint64(staged.Bytes)
+		res.UpdateNorm = staged.Norm
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ack, err := s.ctrl.ReportSubmission(ctx, res)
+	if err != nil {
+		return &confedv1.SubmitUpdateResponse{Reason: fmt.Sprintf("the coordinator could not be told of the update: %v", err)}
+	}
+	if !res.GetAccepted() {
+		return &confedv1.SubmitUpdateResponse{Reason: res.GetReason()}
+	}
+	if !ack.GetInclude() {
+		return &confedv1.SubmitUpdateResponse{Reason: ack.GetReason(), UpdateSha256: res.GetUpdateSha256()}
+	}
+	c := &confedv1.Contribution{Participant: name, NumExamples: h.GetNumExamples(), UpdateSha256: res.GetUpdateSha256()}
+	if err := rs.fold(c, staged.Values); err != nil {
+		s.log.Error("folding an included update", logging.KeyParticipant, name, logging.KeyErr, err)
+		return &confedv1.SubmitUpdateResponse{Reason: err.Error()}
+	}
+	s.log.Info("update folded", logging.KeyRound, h.GetRound(), logging.KeyParticipant, name, "num_examples", h.GetNumExamples())
+	return &confedv1.SubmitUpdateResponse{Accepted: true, UpdateSha256: res.GetUpdateSha256()}
+}

@@ -1,0 +1,179 @@
+package aggregator
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"time"
+
+	"github.com/confed/confed/aggregator/fedavg"
+	"github.com/confed/confed/internal/logging"
+	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/modelio"
+	"github.com/confed/confed/internal/version"
+	confedv1 "github.com/confed/confed/proto/confed/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// foldWait bounds how long CLOSE waits for included updates to be folded.
+const foldWait = 30 * time.Second
+
+// followCoordinator keeps a WatchRounds stream open, reconnecting with
+// backoff, and carries out each task in order.
+func (s *Server) followCoordinator(ctx context.Context) {
+	backoff := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.watch(ctx)
+		s.dropRound("connection to the coordinator lost")
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("coordinator stream ended; reconnecting", logging.KeyErr, err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+func (s *Server) watch(ctx context.Context) error {
+	pub := s.signer.Key.Public().(ed25519.PublicKey)
+	stream, err := s.ctrl.WatchRounds(ctx, &confedv1.WatchRoundsRequest{
+		SignerPublicKey: pub,
+		Evidence:        &confedv1.Evidence{Kind: s.signer.Evidence.Kind, Raw: s.signer.Evidence.Raw},
+		SoftwareVersion: version.String(),
+	})
+	if err != nil {
+		return err
+	}
+	for {
+		t, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		s.handle(ctx, t)
+	}
+}
+
+func (s *Server) handle(ctx context.Context, t *confedv1.AggregationTask) {
+	var err error
+	switch t.GetKind() {
+	case confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_INIT:
+		err = s.initModel(ctx, t)
+	case confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_OPEN:
+		err = s.openRound(ctx, t)
+	case confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_CLOSE:
+		err = s.closeRound(ctx, t)
+	case confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_ABORT:
+		s.log.Warn("round aborted by the coordinator", logging.KeyRound, t.GetRound(), logging.KeyReason, t.GetReason())
+		s.dropRound(t.GetReason())
+	default:
+		err = fmt.Errorf("unknown task kind %v", t.GetKind())
+	}
+	if err != nil {
+		s.log.Error("task failed", logging.KeyRound, t.GetRound(), "task", t.GetKind().String(), logging.KeyErr, err)
+		s.dropRound(err.Error())
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, ferr := s.ctrl.FailRound(rctx, &confedv1.FailRoundRequest{Round: t.GetRound(), Reason: err.Error()}); ferr != nil {
+			s.log.Error("reporting failure to the coordinator", logging.KeyErr, ferr)
+		}
+	}
+}
+
+func specOf(t *confedv1.AggregationTask) (*model.Model, error) {
+	ms := t.GetModel()
+	return model.Init(model.InitSpec{Kind: ms.GetKind(), Features: int(ms.GetFeatures()), Init: ms.GetInit(), Seed: ms.GetSeed()})
+}
+
+func (s *Server) initModel(ctx context.Context, t *confedv1.AggregationTask) error {
+	m, err := specOf(t)
+	if err != nil {
+		return fmt.Errorf("initial model: %w", err)
+	}
+	return s.publish(ctx, t, m, nil, nil)
+}
+
+func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) error {
+	shape, err := specOf(t)
+	if err != nil {
+		return fmt.Errorf("model spec: %w", err)
+	}
+	stream, err := s.fed.DownloadModel(ctx, &confedv1.DownloadModelRequest{Round: proto.Uint64(t.GetGlobalRound()), ChunkSize: uint32(s.cfg.ChunkSize)})
+	if err != nil {
+		return fmt.Errorf("downloading global model of round %d: %w", t.GetGlobalRound(), err)
+	}
+	d, err := modelio.Receive(ctx, stream, modelio.Expect{
+		Federation: s.federation, Verifier: s.verifier, Spec: shape.Spec(), SHA256: t.GetGlobalModelSha256(),
+		MaxBytes: model.SafetensorsSize(shape.Spec()),
+	})
+	if err != nil {
+		return fmt.Errorf("global model of round %d: %w", t.GetGlobalRound(), err)
+	}
+	rs, err := newRoundState(t, d.Model, d.SHA256, s.cfg.MaxConcurrentUpdates)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.cur = rs
+	s.mu.Unlock()
+	if _, err := s.ctrl.RoundReady(ctx, &confedv1.RoundReadyRequest{Round: t.GetRound()}); err != nil {
+		return fmt.Errorf("announcing readiness: %w", err)
+	}
+	s.log.Info("round open", logging.KeyRound, t.GetRound(), "global_round", t.GetGlobalRound())
+	return nil
+}
+
+func (s *Server) closeRound(ctx context.Context, t *confedv1.AggregationTask) error {
+	rs, err := s.round(t.GetRound())
+	if err != nil {
+		return err
+	}
+	rs.mu.Lock()
+	rs.closed = true
+	rs.mu.Unlock()
+	wctx, cancel := context.WithTimeout(ctx, foldWait)
+	defer cancel()
+	if err := rs.waitFolded(wctx, t.GetInclude()); err != nil {
+		return err
+	}
+	contribs, err := rs.contributions(t.GetInclude())
+	if err != nil {
+		return err
+	}
+	rs.mu.Lock()
+	next, err := fedavg.Apply(rs.global, rs.acc)
+	rs.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("aggregating: %w", err)
+	}
+	s.dropRound("")
+	return s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs)
+}
+
+// round returns the state of round r if it is the one held.
+func (s *Server) round(r uint64) (*roundState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil || s.cur.task.GetRound() != r {
+		return nil, fmt.Errorf("round %d is not open at this aggregator", r)
+	}
+	return s.cur, nil
+}
+
+// dropRound forgets the current round and everything held for it.
+func (s *Server) dropRound(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil && reason != "" {
+		s.log.Info("dropping round state", logging.KeyRound, s.cur.task.GetRound(), logging.KeyReason, reason)
+	}
+	if s.cur != nil {
+		s.cur.mu.Lock()
+		s.cur.closed = true
+		s.cur.mu.Unlock()
+	}
+	s.cur = nil
+}

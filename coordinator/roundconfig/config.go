@@ -1,0 +1,161 @@
+package roundconfig
+
+import (
+	"time"
+
+	"github.com/confed/confed/internal/yamlcfg"
+)
+
+// Config is a parsed round configuration file.
+type Config struct {
+	// Federation names the federation: lowercase letters, digits and '-'.
+	// Required.
+	Federation string `yaml:"federation"`
+	// Rounds is the number of rounds to publish, 1 to 100000.
+	Rounds       int          `yaml:"rounds"`
+	Model        ModelSpec    `yaml:"model"`
+	Participants Participants `yaml:"participants"`
+	Timing       Timing       `yaml:"timing"`
+	Training     Training     `yaml:"training"`
+	Aggregation  Aggregation  `yaml:"aggregation"`
+	TEE          TEE          `yaml:"tee"`
+
+	// Path is the file the config was parsed from ("" if built in code).
+	Path string `yaml:"-"`
+	// Raw is the bytes that were parsed (nil if built in code); SHA256
+	// hashes them.
+	Raw []byte `yaml:"-"`
+
+	// loc places keys in the file for Validate's errors.
+	loc *yamlcfg.Locator
+}
+
+// ModelSpec is the global model.
+type ModelSpec struct {
+	// Kind is the model family: logistic_regression.
+	Kind string `yaml:"kind"`
+	// Features is the number of input features, 1 to 1000000.
+	Features int `yaml:"features"`
+	// Init is how the round-0 weights are set: zeros or normal (small
+	// Gaussian values drawn from Seed).
+	Init string `yaml:"init"`
+	// Seed seeds Init.
+	Seed uint64 `yaml:"seed"`
+}
+
+// Participants says who takes part.
+type Participants struct {
+	// Expected lists the participants' names; each must match the name in
+	// its certificate. At least one, unique.
+	Expected []string `yaml:"expected"`
+	// Min is how many participants must submit an update for a round to be
+	// aggregated, 1 to len(Expected). When the file leaves it out, Parse
+	// sets it to len(Expected): every participant is needed.
+	Min int `yaml:"min"`
+}
+
+// Timing holds the deadlines of the federation.
+type Timing struct {
+	// JoinTimeout is how long the coordinator waits, before each round,
+	// for all expected participants to be connected; once it has passed,
+	// the round starts as soon as Min are. At most 168h.
+	JoinTimeout yamlcfg.Duration `yaml:"join_timeout"`
+	// AggregatorReadyTimeout is how long the aggregator has to accept a
+	// round (and attest) before the round fails. At most 1h.
+	AggregatorReadyTimeout yamlcfg.Duration `yaml:"aggregator_ready_timeout"`
+	// RoundDeadline is how long participants have to train and submit
+	// their updates. At most 24h.
+	RoundDeadline yamlcfg.Duration `yaml:"round_deadline"`
+	// AggregationTimeout is how long the aggregator has to publish the
+	// aggregate once collection has closed. At most 24h.
+	AggregationTimeout yamlcfg.Duration `yaml:"aggregation_timeout"`
+}
+
+// Training is what each participant does locally in a round.
+type Training struct {
+	// LocalEpochs is the number of passes over the local data, 1 to 1000.
+	LocalEpochs int `yaml:"local_epochs"`
+	// LearningRate is the SGD step size, > 0 and at most 10.
+	LearningRate float64 `yaml:"learning_rate"`
+	// BatchSize is the minibatch size, 1 to 1000000.
+	BatchSize int `yaml:"batch_size"`
+	// ProximalMu is FedProx's proximal term (>= 0; 0 is plain FedAvg
+	// training).
+	ProximalMu float64 `yaml:"proximal_mu"`
+	// L2 is the L2 penalty on the weights, not the bias (>= 0).
+	L2 float64 `yaml:"l2"`
+	// Seed seeds the shuffling of training examples.
+	Seed uint64 `yaml:"seed"`
+}
+
+// Aggregation is how the aggregator combines updates.
+type Aggregation struct {
+	// Strategy is fedavg, the only strategy available yet.
+	Strategy string `yaml:"strategy"`
+	// MaxUpdateNorm rejects updates whose L2 norm (of the difference from
+	// the global model) exceeds it; 0 means unbounded.
+	MaxUpdateNorm float64 `yaml:"max_update_norm"`
+	// MaxUpdateBytes rejects larger encoded updates; > 0.
+	MaxUpdateBytes yamlcfg.ByteSize `yaml:"max_update_bytes"`
+}
+
+// TEE says which Trusted Execution Environments must be attested.
+type TEE struct {
+	// Aggregator is the aggregator's TEE: simulated, sev-snp, tdx or sgx.
+	// simulated is INSECURE: it protects nothing, and the daemons accept it
+	// only when started with --insecure-simulated-tee.
+	Aggregator string `yaml:"aggregator"`
+	// Participants is the TEE participants must attest to: none (no
+	// attestation), simulated (INSECURE, as above), sev-snp, tdx or sgx.
+	Participants string `yaml:"participants"`
+}
+
+// Insecure reports whether t relies on the simulated TEE anywhere, in which
+// case the daemons must be started with --insecure-simulated-tee.
+func (t TEE) Insecure() bool {
+	return t.Aggregator == TEESimulated || t.Participants == TEESimulated
+}
+
+// Allowed values.
+const (
+	ModelLogisticRegression = "logistic_regression"
+	InitZeros               = "zeros"
+	InitNormal              = "normal"
+	StrategyFedAvg          = "fedavg"
+	TEESimulated            = "simulated"
+	TEENone                 = "none"
+)
+
+var (
+	modelKinds = []string{ModelLogisticRegression}
+	inits      = []string{InitZeros, InitNormal}
+	// strategies are the aggregation strategies this build implements.
+	strategies = []string{StrategyFedAvg}
+	// plannedStrategies are documented but not yet available; the config
+	// rejects them with a message saying so.
+	plannedStrategies = []string{"fedmedian", "trimmed_mean", "krum", "fedadam"}
+	aggregatorTEEs    = []string{TEESimulated, "sev-snp", "tdx", "sgx"}
+	participantTEEs   = []string{TEENone, TEESimulated, "sev-snp", "tdx", "sgx"}
+)
+
+// Default returns the defaults of every key except federation and
+// participants.expected, which every file must set. participants.min is 0
+// here; Parse sets it to the number of expected participants when the file
+// leaves it out, and a Config built in code must set it.
+func Default() Config {
+	return Config{
+		Rounds: 20,
+		Model:  ModelSpec{Kind: ModelLogisticRegression, Features: 13, Init: InitZeros, Seed: 1},
+		Timing: Timing{
+			JoinTimeout:            yamlcfg.Duration(2 * time.Minute),
+			AggregatorReadyTimeout: yamlcfg.Duration(time.Minute),
+			RoundDeadline:          yamlcfg.Duration(time.Minute),
+			AggregationTimeout:     yamlcfg.Duration(time.Minute),
+		},
+		Training: Training{LocalEpochs: 5, LearningRate: 0.1, BatchSize: 16, ProximalMu: 0, L2: 0, Seed: 1},
+		Aggregation: Aggregation{
+			Strategy: StrategyFedAvg, MaxUpdateNorm: 0, MaxUpdateBytes: yamlcfg.GiB,
+		},
+		TEE: TEE{Aggregator: TEESimulated, Participants: TEENone},
+	}
+}

@@ -1,0 +1,157 @@
+package roundconfig
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/confed/confed/internal/yamlcfg"
+)
+
+// Limits of the values Validate accepts.
+const (
+	MaxRounds      = 100000
+	MaxFeatures    = 1000000
+	MaxLocalEpochs = 1000
+	MaxBatchSize   = 1000000
+	MaxLearnRate   = 10
+	// bytesPerParam is the size of one float32 model parameter, the least
+	// any encoding of an update takes.
+	bytesPerParam = 4
+)
+
+// Upper bounds of the timing keys.
+const (
+	maxJoinTimeout      = yamlcfg.Duration(168 * time.Hour)
+	maxReadyTimeout     = yamlcfg.Duration(time.Hour)
+	maxRoundDeadline    = yamlcfg.Duration(24 * time.Hour)
+	maxAggregateTimeout = yamlcfg.Duration(24 * time.Hour)
+)
+
+// nameRE is the syntax of federation and participant names: a DNS label in
+// lowercase.
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+const nameRule = "lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters"
+
+// Validate checks every key and returns all problems, ordered by line. For
+// a parsed Config the errors name file, line and key; for one built in code
+// they name the key.
+func (c Config) Validate() error {
+	l := c.loc
+	return yamlcfg.Join(
+		c.validateFederation(l),
+		yamlcfg.InRange(l, "rounds", c.Rounds, 1, MaxRounds),
+		c.Model.validate(l),
+		c.Participants.validate(l),
+		c.Timing.validate(l),
+		c.Training.validate(l),
+		c.Aggregation.validate(l, c.Model),
+		c.TEE.validate(l),
+	)
+}
+
+func (c Config) validateFederation(l *yamlcfg.Locator) error {
+	switch {
+	case c.Federation == "":
+		return l.Required("federation", `a name such as "heart-disease"`)
+	case !nameRE.MatchString(c.Federation):
+		return l.Errorf("federation", "must be %s, got %q", nameRule, c.Federation)
+	}
+	return nil
+}
+
+func (m ModelSpec) validate(l *yamlcfg.Locator) error {
+	return yamlcfg.Join(
+		l.OneOf("model.kind", m.Kind, modelKinds...),
+		yamlcfg.InRange(l, "model.features", m.Features, 1, MaxFeatures),
+		l.OneOf("model.init", m.Init, inits...),
+	)
+}
+
+func (p Participants) validate(l *yamlcfg.Locator) error {
+	const key = "participants.expected"
+	if len(p.Expected) == 0 {
+		if l.Has(key) {
+			return l.Errorf(key, "must name at least one participant, got an empty list")
+		}
+		return l.Required(key, "a list of participant names such as [cleveland, hungary]")
+	}
+	var errs []error
+	first := make(map[string]int)
+	for i, name := range p.Expected {
+		item := fmt.Sprintf("%s[%d]", key, i)
+		if j, dup := first[name]; dup {
+			errs = append(errs, l.Errorf(item, "duplicate participant %q (already listed as %s[%d])", name, key, j))
+			continue
+		}
+		first[name] = i
+		if !nameRE.MatchString(name) {
+			errs = append(errs, l.Errorf(item, "participant names must be %s, got %q", nameRule, name))
+		}
+	}
+	if p.Min < 1 || p.Min > len(p.Expected) {
+		errs = append(errs, l.Errorf("participants.min",
+			"must be between 1 and the number of expected participants (%d), got %d", len(p.Expected), p.Min))
+	}
+	return yamlcfg.Join(errs...)
+}
+
+func (t Timing) validate(l *yamlcfg.Locator) error {
+	return yamlcfg.Join(
+		yamlcfg.CheckDuration(l, "timing.join_timeout", t.JoinTimeout, maxJoinTimeout),
+		yamlcfg.CheckDuration(l, "timing.aggregator_ready_timeout", t.AggregatorReadyTimeout, maxReadyTimeout),
+		yamlcfg.CheckDuration(l, "timing.round_deadline", t.RoundDeadline, maxRoundDeadline),
+		yamlcfg.CheckDuration(l, "timing.aggregation_timeout", t.AggregationTimeout, maxAggregateTimeout),
+	)
+}
+
+func (t Training) validate(l *yamlcfg.Locator) error {
+	var lr error
+	switch {
+	case !(t.LearningRate > 0):
+		lr = l.Errorf("training.learning_rate", "must be > 0, got %v", t.LearningRate)
+	case t.LearningRate > MaxLearnRate:
+		lr = l.Errorf("training.learning_rate", "must be at most %v, got %v", MaxLearnRate, t.LearningRate)
+	}
+	return yamlcfg.Join(
+		yamlcfg.InRange(l, "training.local_epochs", t.LocalEpochs, 1, MaxLocalEpochs),
+		lr,
+		yamlcfg.InRange(l, "training.batch_size", t.BatchSize, 1, MaxBatchSize),
+		yamlcfg.NonNegative(l, "training.proximal_mu", t.ProximalMu),
+		yamlcfg.NonNegative(l, "training.l2", t.L2),
+	)
+}
+
+func (a Aggregation) validate(l *yamlcfg.Locator, m ModelSpec) error {
+	var errs []error
+	switch {
+	case slices.Contains(strategies, a.Strategy):
+	case slices.Contains(plannedStrategies, a.Strategy):
+		errs = append(errs, l.Errorf("aggregation.strategy", "%q is not yet available (available now: %s)",
+			a.Strategy, yamlcfg.Alternatives(strategies)))
+	default:
+		errs = append(errs, l.OneOf("aggregation.strategy", a.Strategy, strategies...))
+	}
+	errs = append(errs, yamlcfg.NonNegative(l, "aggregation.max_update_norm", a.MaxUpdateNorm))
+	// One update holds at least features weights and a bias (checked only
+	// when model.features is valid).
+	least := yamlcfg.ByteSize(bytesPerParam * (int64(m.Features) + 1))
+	switch {
+	case a.MaxUpdateBytes <= 0:
+		errs = append(errs, l.Errorf("aggregation.max_update_bytes", "must be > 0, got %s", a.MaxUpdateBytes))
+	case m.Features >= 1 && m.Features <= MaxFeatures && a.MaxUpdateBytes < least:
+		errs = append(errs, l.Errorf("aggregation.max_update_bytes",
+			"must be at least %s, the size of one update of a model with %d features and a bias as float32, got %s",
+			least, m.Features, a.MaxUpdateBytes))
+	}
+	return yamlcfg.Join(errs...)
+}
+
+func (t TEE) validate(l *yamlcfg.Locator) error {
+	return yamlcfg.Join(
+		l.OneOf("tee.aggregator", t.Aggregator, aggregatorTEEs...),
+		l.OneOf("tee.participants", t.Participants, participantTEEs...),
+	)
+}

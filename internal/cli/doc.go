@@ -1,0 +1,2 @@
+// Package cli implements the confed command-line tool.
+package cli

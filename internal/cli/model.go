@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/modelio"
+	"github.com/confed/confed/internal/tee"
+	"github.com/confed/confed/internal/tee/provider"
+	confedv1 "github.com/confed/confed/proto/confed/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return subcommand(ctx, "model", args, stdout, stderr, map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"get": modelGet,
+	})
+}
+
+func modelGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("confed model get", stderr)
+	var c clientFlags
+	c.register(fs)
+	round := fs.Int64("round", -1, "round of the model (default: the latest published)")
+	out := fs.String("o", "", "output file (safetensors)")
+	federation := fs.String("federation", "", "federation the model must belong to")
+	teeKind := fs.String("tee", tee.KindSEVSNP, "TEE the aggregator must have run in")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" || *federation == "" {
+		return fmt.Errorf("%w: -o FILE and --federation NAME are required", errUsage)
+	}
+	kind := *teeKind
+	if c.insecureSimulated {
+		kind = tee.KindSimulated
+	}
+	v, err := provider.Verifier(kind, tee.Options{AllowInsecureSimulated: c.insecureSimulated})
+	if err != nil {
+		return err
+	}
+	d, err := fetchModel(ctx, &c, *round, modelio.Expect{Federation: *federation, Verifier: v})
+	if err != nil {
+		return err
+	}
+	if err := writeModelFile(*out, d.Model); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: round %d, sha256 %x, %d parameters, TEE %s (insecure=%v)\n", *out,
+		d.Verified.Manifest.GetRound(), d.SHA256, d.Model.NumParams(), d.Verified.Claims.Kind, d.Verified.Claims.Insecure)
+	return nil
+}
+
+// fetchModel downloads and verifies a model from the coordinator.
+// A negative round means the latest published model.
+func fetchModel(ctx context.Context, c *clientFlags, round int64, want modelio.Expect) (*modelio.Downloaded, error) {
+	conn, err := c.dial()
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	req := &confedv1.DownloadModelRequest{}
+	if round >= 0 {
+		req.Round = proto.Uint64(uint64(round))
+	}
+	s, err := confedv1.NewOperatorClient(conn).DownloadModel(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("downloading model: %w", err)
+	}
+	return modelio.Receive(ctx, s, want)
+}
+
+// writeModelFile writes m atomically (temporary file, then rename).
+func writeModelFile(path string, m *model.Model) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".model-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := model.WriteSafetensors(tmp, m); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

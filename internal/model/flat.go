@@ -1,0 +1,52 @@
+package model
+
+import "fmt"
+
+// Flat returns a copy of all of m's values concatenated in spec (name) order.
+func (m *Model) Flat() []float32 {
+	out := make([]float32, 0, m.NumParams())
+	for _, t := range m.Tensors {
+		out = append(out, t.Data...)
+	}
+	return out
+}
+
+// FromFlat builds a model with the given spec from a flat vector in spec
+// order, the inverse of Flat. flat is copied.
+func FromFlat(spec Spec, flat []float32) (*Model, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("from flat: %w", err)
+	}
+	if n := spec.NumParams(); len(flat) != n {
+		return nil, fmt.Errorf("from flat: %d values, spec needs %d", len(flat), n)
+	}
+	m := &Model{Tensors: make([]Tensor, len(spec))}
+	off := 0
+	for i, ts := range spec {
+		n := shapeElems(ts.Shape)
+		m.Tensors[i] = Tensor{Name: ts.Name, Shape: cloneShape(ts.Shape), Data: append([]float32{}, flat[off:off+n]...)}
+		off += n
+	}
+	return m, nil
+}
+
+// Sub returns a − b element-wise. Both must be valid and share a spec.
+func Sub(a, b *Model) (*Model, error) {
+	if err := a.Validate(); err != nil {
+		return nil, fmt.Errorf("sub: a: %w", err)
+	}
+	if err := b.Validate(); err != nil {
+		return nil, fmt.Errorf("sub: b: %w", err)
+	}
+	if err := a.Spec().Equal(b.Spec()); err != nil {
+		return nil, fmt.Errorf("sub: %w", err)
+	}
+	out := a.Clone()
+	for i := range out.Tensors {
+		bd := b.Tensors[i].Data
+		for j := range out.Tensors[i].Data {
+			out.Tensors[i].Data[j] -= bd[j]
+		}
+	}
+	return out, nil
+}

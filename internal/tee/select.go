@@ -1,0 +1,39 @@
+package tee
+
+import (
+	"fmt"
+	"os"
+)
+
+// Options select and configure a TEE implementation.
+type Options struct {
+	// AllowInsecureSimulated must be set (by the --insecure-simulated-tee
+	// flag) before the simulated TEE is used or accepted.
+	AllowInsecureSimulated bool
+}
+
+// hardwarePaths are the guest interfaces each hardware TEE needs.
+var hardwarePaths = map[string][]string{
+	KindSEVSNP: {"/sys/kernel/config/tsm/report", "/dev/sev-guest"},
+	KindTDX:    {"/sys/kernel/config/tsm/report", "/dev/tdx_guest"},
+	KindSGX:    {"/dev/sgx_enclave"},
+}
+
+// ErrUnsupported explains why a hardware TEE cannot be used by this build or
+// on this machine.
+func ErrUnsupported(kind string) error {
+	paths, ok := hardwarePaths[kind]
+	if !ok {
+		return fmt.Errorf("unknown TEE kind %q (want %s, %s, %s or %s)", kind, KindSEVSNP, KindTDX, KindSGX, KindSimulated)
+	}
+	var present []string
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			present = append(present, p)
+		}
+	}
+	if len(present) == 0 {
+		return fmt.Errorf("%s requested but this machine has no %s guest interface (none of %v exists)", kind, kind, paths)
+	}
+	return fmt.Errorf("%s requested and %v exists, but this build of confed cannot produce or verify %s evidence yet", kind, present, kind)
+}

@@ -1,0 +1,171 @@
+package participant
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/confed/confed/internal/heartdisease"
+	"github.com/confed/confed/internal/logging"
+	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/modelio"
+	"github.com/confed/confed/internal/pki"
+	"github.com/confed/confed/internal/stream"
+	"github.com/confed/confed/participant/trainer"
+	confedv1 "github.com/confed/confed/proto/confed/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// runRound carries out one TRAIN task. Failures are logged and the round is
+// skipped: the coordinator's deadline takes care of the rest.
+func (d *daemon) runRound(ctx context.Context, t *confedv1.Task) {
+	if t.GetRound() <= d.lastDone {
+		return
+	}
+	log := d.log.With(logging.KeyRound, t.GetRound())
+	ctx, cancel := context.WithDeadline(ctx, t.GetDeadline().AsTime())
+	defer cancel()
+	start := time.Now()
+	resp, err := d.trainAndSubmit(ctx, t)
+	switch {
+	case err != nil:
+		log.Error("round skipped", logging.KeyErr, err)
+	case !resp.GetAccepted():
+		log.Warn("update not accepted", logging.KeyReason, resp.GetReason())
+	default:
+		d.lastDone = t.GetRound()
+		log.Info("update accepted", logging.KeyDuration, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+func (d *daemon) trainAndSubmit(ctx context.Context, t *confedv1.Task) (*confedv1.SubmitUpdateResponse, error) {
+	global, err := d.download(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	upd, metrics, err := d.train(global.Model, t.GetRound(), t.GetParams())
+	if err != nil {
+		return nil, fmt.Errorf("training: %w", err)
+	}
+	return d.submit(ctx, t, global.SHA256, upd, metrics)
+}
+
+// modelSpec is the shape of the built-in trainer's model.
+func modelSpec() model.Spec {
+	m, err := model.Init(model.InitSpec{Kind: "logistic_regression", Features: heartdisease.NumFeatures, Init: "zeros"})
+	if err != nil {
+		panic(err) // constant arguments: a failure is a programming error
+	}
+	return m.Spec()
+}
+
+func (d *daemon) download(ctx context.Context, t *confedv1.Task) (*modelio.Downloaded, error) {
+	s, err := d.fed.DownloadModel(ctx, &confedv1.DownloadModelRequest{Round: proto.Uint64(t.GetGlobalRound())})
+	if err != nil {
+		return nil, fmt.Errorf("downloading global model of round %d: %w", t.GetGlobalRound(), err)
+	}
+	spec := modelSpec()
+	got, err := modelio.Receive(ctx, s, modelio.Expect{
+		Federation: d.id.Federation, Verifier: d.verifier, Spec: spec,
+		SHA256: t.GetGlobalModelSha256(), MaxBytes: model.SafetensorsSize(spec),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("global model of round %d: %w", t.GetGlobalRound(), err)
+	}
+	if r := got.Verified.Manifest.GetRound(); r != t.GetGlobalRound() {
+		return nil, fmt.Errorf("asked for the model of round %d, got one signed for round %d", t.GetGlobalRound(), r)
+	}
+	return got, nil
+}
+
+// train runs the built-in trainer and returns the update (local − global)
+// and the metrics reported with it. In the federation's first round it
+// contributes the local feature statistics instead (see scaler.go).
+func (d *daemon) train(global *model.Model, round uint64, p *confedv1.TrainingParams) (*model.Model, map[string]float64, error) {
+	scaler, ready, err := ModelScaler(global)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ready {
+		upd, err := momentsUpdate(global, d.trainSet)
+		return upd, map[string]float64{"num_examples": float64(len(d.trainSet.Y)), "statistics_round": 1}, err
+	}
+	train, err := scaler.Transform(d.trainSet)
+	if err != nil {
+		return nil, nil, err
+	}
+	test, err := scaler.Transform(d.testSet)
+	if err != nil {
+		return nil, nil, err
+	}
+	gw, err := ModelToWeights(global)
+	if err != nil {
+		return nil, nil, err
+	}
+	before, err := trainer.Evaluate(gw, test)
+	if err != nil {
+		return nil, nil, err
+	}
+	local, stats, err := trainer.Train(gw, train, trainer.Params{
+		LocalEpochs: int(p.GetLocalEpochs()), LearningRate: p.GetLearningRate(), BatchSize: int(p.GetBatchSize()),
+		ProximalMu: p.GetProximalMu(), L2: p.GetL2(), Seed: roundSeed(p.GetSeed(), round, d.id.Name),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	after, err := trainer.Evaluate(local, test)
+	if err != nil {
+		return nil, nil, err
+	}
+	upd, err := weightsUpdate(global, local)
+	if err != nil {
+		return nil, nil, err
+	}
+	metrics := map[string]float64{
+		"num_examples": float64(stats.NumExamples), "train_loss": stats.Loss,
+		"global_loss": before.Loss, "global_accuracy": before.Accuracy, "global_auc": before.AUC,
+		"local_loss": after.Loss, "local_accuracy": after.Accuracy, "local_auc": after.AUC,
+		"test_examples": float64(after.N),
+	}
+	return upd, metrics, nil
+}
+
+// roundSeed gives each participant and round its own shuffling.
+func roundSeed(base, round uint64, name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return base ^ (round * 0x9e3779b97f4a7c15) ^ h.Sum64()
+}
+
+func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, upd *model.Model, metrics map[string]float64) (*confedv1.SubmitUpdateResponse, error) {
+	conn, err := dial(t.GetAggregatorAddress(), pki.Files(d.cfg.TLS), pki.RoleAggregator)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	enc := model.EncodeSafetensors(upd)
+	sum := sha256.Sum256(enc)
+	up, err := confedv1.NewAggregatorClient(conn).SubmitUpdate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening update stream: %w", err)
+	}
+	h := &confedv1.UpdateHeader{Round: t.GetRound(), NumExamples: uint64(len(d.trainSet.Y)), BaseModelSha256: base[:],
+		Size: uint64(len(enc)), UpdateSha256: sum[:], Metrics: metrics}
+	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
+		return nil, fmt.Errorf("sending update header: %w", err)
+	}
+	_, err = stream.Send(bytes.NewReader(enc), stream.DefaultChunkSize, func(c *confedv1.Chunk) error {
+		return up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Chunk{Chunk: c}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sending update: %w", err)
+	}
+	resp, err := up.CloseAndRecv()
+	if err != nil {
+		return nil, fmt.Errorf("aggregator: %w", err)
+	}
+	return resp, nil
+}
