@@ -52,6 +52,9 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if rc.TEE.Aggregator == "simulated" && !opts.InsecureSimulatedTEE {
 		return fmt.Errorf("%s: tee.aggregator is \"simulated\", which gives no protection: start the coordinator with --insecure-simulated-tee to accept it", cfg.RoundConfig)
 	}
+	if rc.TEE.Participants != "none" {
+		return fmt.Errorf("%s: tee.participants is %q, but this build cannot attest participants yet: set it to \"none\"", cfg.RoundConfig, rc.TEE.Participants)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()

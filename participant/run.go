@@ -28,6 +28,9 @@ type Options struct {
 	// InsecureSimulatedTEE accepts models signed by an aggregator in the
 	// simulated TEE (set by --insecure-simulated-tee).
 	InsecureSimulatedTEE bool
+	// AggregatorTEE is the kind of TEE the aggregator must prove it runs in
+	// (default sev-snp); ignored when InsecureSimulatedTEE is set.
+	AggregatorTEE string
 	// ExitWhenFinished returns from Run once the federation has finished.
 	ExitWhenFinished bool
 	Logger           *slog.Logger
@@ -105,8 +108,11 @@ func newDaemon(cfg Config, opts Options) (*daemon, error) {
 	if id.Role != pki.RoleParticipant {
 		return nil, fmt.Errorf("%s: certificate is for role %q, want %q", cfg.TLS.Cert, id.Role, pki.RoleParticipant)
 	}
-	kind := tee.KindSimulated
-	if !opts.InsecureSimulatedTEE {
+	kind := opts.AggregatorTEE
+	switch {
+	case opts.InsecureSimulatedTEE:
+		kind = tee.KindSimulated
+	case kind == "":
 		kind = tee.KindSEVSNP
 	}
 	v, err := provider.Verifier(kind, tee.Options{AllowInsecureSimulated: opts.InsecureSimulatedTEE})

@@ -19,8 +19,17 @@ var hardwarePaths = map[string][]string{
 	KindSGX:    {"/dev/sgx_enclave"},
 }
 
+// ErrUnsupportedVerifier explains that this build cannot verify evidence of
+// kind. Verifying needs no TEE hardware on the verifying machine.
+func ErrUnsupportedVerifier(kind string) error {
+	if _, ok := hardwarePaths[kind]; !ok {
+		return fmt.Errorf("unknown TEE kind %q (want %s, %s, %s or %s)", kind, KindSEVSNP, KindTDX, KindSGX, KindSimulated)
+	}
+	return fmt.Errorf("this build of confed cannot verify %s evidence yet; only the insecure simulated TEE (--insecure-simulated-tee) is available", kind)
+}
+
 // ErrUnsupported explains why a hardware TEE cannot be used by this build or
-// on this machine.
+// on this machine to issue evidence.
 func ErrUnsupported(kind string) error {
 	paths, ok := hardwarePaths[kind]
 	if !ok {

@@ -41,3 +41,13 @@ func TestErrUnsupportedNamesPaths(t *testing.T) {
 		t.Errorf("unknown kind: %v", err)
 	}
 }
+
+func TestErrUnsupportedVerifier(t *testing.T) {
+	err := ErrUnsupportedVerifier(KindTDX)
+	if err == nil || !strings.Contains(err.Error(), "cannot verify tdx") {
+		t.Errorf("ErrUnsupportedVerifier(tdx) = %v", err)
+	}
+	if err := ErrUnsupportedVerifier("x"); err == nil || !strings.Contains(err.Error(), "unknown TEE kind") {
+		t.Errorf("unknown kind: %v", err)
+	}
+}

@@ -23,5 +23,5 @@ func Verifier(kind string, opts tee.Options) (tee.Verifier, error) {
 		}
 		return simulated.NewVerifier(opts), nil
 	}
-	return nil, tee.ErrUnsupported(kind)
+	return nil, tee.ErrUnsupportedVerifier(kind)
 }
