@@ -45,6 +45,9 @@ type Claims struct {
 	TCB         string
 	ReportData  [64]byte
 	VerifiedAt  time.Time
+	// Details are further verified fields, by name, for display and for
+	// the ledger (e.g. "vmpl", "guest_svn", "host_data", "rtmr0").
+	Details map[string]string
 }
 
 // Issuer produces evidence binding reportData.
