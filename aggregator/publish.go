@@ -1,25 +1,25 @@
 package aggregator
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
-	"github.com/confed/confed/internal/stream"
+	"github.com/confed/confed/internal/modelio"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
 // publish signs m as the result of task t and streams it to the coordinator.
 func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *model.Model, parent []byte, contribs []*confedv1.Contribution) error {
-	enc := model.EncodeSafetensors(m)
-	sum := sha256.Sum256(enc)
+	size, sum, err := modelio.Digest(m)
+	if err != nil {
+		return err
+	}
 	mf := &confedv1.ModelManifest{
-		Federation: s.federation, Round: t.GetRound(), ModelSha256: sum[:], ModelSize: uint64(len(enc)),
+		Federation: s.federation, Round: t.GetRound(), ModelSha256: sum[:], ModelSize: uint64(size),
 		ParentSha256: parent, Contributions: contribs, ConfigSha256: t.GetConfigSha256(),
 		TeeKind: s.claims.Kind, Insecure: s.claims.Insecure, CreatedAt: timestamppb.Now(),
 		Strategy: t.GetParams().GetStrategy(),
@@ -33,11 +33,11 @@ func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *mo
 		return fmt.Errorf("publishing round %d: %w", t.GetRound(), err)
 	}
 	chunk := int(s.cfg.ChunkSize)
-	header := &confedv1.ModelHeader{Signed: signed, Size: uint64(len(enc)), ChunkSize: uint32(chunk)}
+	header := &confedv1.ModelHeader{Signed: signed, Size: uint64(size), ChunkSize: uint32(chunk)}
 	if err := up.Send(&confedv1.PublishRequest{Msg: &confedv1.PublishRequest_Header{Header: header}}); err != nil {
 		return fmt.Errorf("publishing round %d: %w", t.GetRound(), err)
 	}
-	_, err = stream.Send(bytes.NewReader(enc), chunk, func(c *confedv1.Chunk) error {
+	_, err = modelio.Send(m, chunk, func(c *confedv1.Chunk) error {
 		return up.Send(&confedv1.PublishRequest{Msg: &confedv1.PublishRequest_Chunk{Chunk: c}})
 	})
 	if err != nil {

@@ -1,9 +1,7 @@
 package participant
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"hash/fnv"
 	"time"
@@ -146,18 +144,20 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 		return nil, err
 	}
 	defer conn.Close()
-	enc := model.EncodeSafetensors(upd)
-	sum := sha256.Sum256(enc)
+	size, sum, err := modelio.Digest(upd)
+	if err != nil {
+		return nil, err
+	}
 	up, err := confedv1.NewAggregatorClient(conn).SubmitUpdate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("opening update stream: %w", err)
 	}
 	h := &confedv1.UpdateHeader{Round: t.GetRound(), NumExamples: uint64(len(d.trainSet.Y)), BaseModelSha256: base[:],
-		Size: uint64(len(enc)), UpdateSha256: sum[:], Metrics: metrics}
+		Size: uint64(size), UpdateSha256: sum[:], Metrics: metrics}
 	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
 		return nil, fmt.Errorf("sending update header: %w", err)
 	}
-	_, err = stream.Send(bytes.NewReader(enc), stream.DefaultChunkSize, func(c *confedv1.Chunk) error {
+	_, err = modelio.Send(upd, stream.DefaultChunkSize, func(c *confedv1.Chunk) error {
 		return up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Chunk{Chunk: c}})
 	})
 	if err != nil {
