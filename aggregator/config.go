@@ -1,8 +1,6 @@
 package aggregator
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/confed/confed/internal/yamlcfg"
@@ -68,11 +66,7 @@ func Parse(file string, data []byte) (Config, error) {
 
 // Load reads and parses the aggregator configuration file at path.
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("aggregator configuration: %w", err)
-	}
-	return Parse(path, data)
+	return yamlcfg.Load(path, "aggregator configuration", Parse)
 }
 
 // Validate checks every key, including that the TLS files exist, and

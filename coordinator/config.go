@@ -1,8 +1,6 @@
 package coordinator
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/confed/confed/internal/yamlcfg"
@@ -57,11 +55,7 @@ func Parse(file string, data []byte) (Config, error) {
 
 // Load reads and parses the coordinator configuration file at path.
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("coordinator configuration: %w", err)
-	}
-	return Parse(path, data)
+	return yamlcfg.Load(path, "coordinator configuration", Parse)
 }
 
 // Validate checks every key, including that the files it names exist, and

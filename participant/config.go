@@ -1,8 +1,6 @@
 package participant
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -107,11 +105,7 @@ func Parse(file string, data []byte) (Config, error) {
 
 // Load reads and parses the participant configuration file at path.
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("participant configuration: %w", err)
-	}
-	return Parse(path, data)
+	return yamlcfg.Load(path, "participant configuration", Parse)
 }
 
 // Validate checks every key, including that the files it names exist, and

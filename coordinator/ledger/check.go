@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/confed/confed/internal/manifest"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -113,7 +114,7 @@ func checkPublished(r Record) error {
 	if len(r.Manifest) == 0 {
 		return errors.New("published round has no manifest")
 	}
-	if err := verifyManifest(r.SignerPublicKey, r.Manifest, r.Signature); err != nil {
+	if err := manifest.VerifySignature(r.SignerPublicKey, r.Manifest, r.Signature); err != nil {
 		return err
 	}
 	var m confedv1.ModelManifest

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"os"
 
 	"go.yaml.in/yaml/v3"
 
@@ -34,11 +33,7 @@ func Parse(file string, data []byte) (Config, error) {
 
 // Load reads and parses the round configuration file at path.
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("round configuration: %w", err)
-	}
-	return Parse(path, data)
+	return yamlcfg.Load(path, "round configuration", Parse)
 }
 
 // SHA256 is the hash of Raw, the bytes that were loaded, or, for a Config

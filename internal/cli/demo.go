@@ -97,7 +97,8 @@ func demo(ctx context.Context, o demoOptions, out io.Writer) error {
 		return err
 	}
 	abs, _ := filepath.Abs(path)
-	fmt.Fprintf(out, "\nsummary written to %s\nlogs in %s, final model in %s\n", abs, l.logs, l.path("final-model.safetensors"))
+	fmt.Fprintf(out, "\nfederation finished in %.1f s\nsummary written to %s\nlogs in %s, final model in %s\n",
+		sum.Seconds, abs, l.logs, l.path("final-model.safetensors"))
 	return nil
 }
 

@@ -50,6 +50,7 @@ func TestAccessControl(t *testing.T) {
 	denied := func(t *testing.T, what string, err error, want ...string) {
 		t.Helper()
 		st := wantCode(t, what, err, codes.PermissionDenied)
+		t.Logf("%s: %v: %s", what, st.Code(), st.Message())
 		for _, w := range want {
 			if !strings.Contains(st.Message(), w) {
 				t.Errorf("%s: message %q does not contain %q", what, st.Message(), w)

@@ -43,19 +43,35 @@ func (s *Signer) Sign(m *confedv1.ModelManifest) (*confedv1.SignedManifest, erro
 	}
 	return &confedv1.SignedManifest{
 		Manifest:        raw,
-		Signature:       ed25519.Sign(s.Key, signedBytes(raw)),
+		Signature:       SignRaw(s.Key, raw),
 		SignerPublicKey: s.Key.Public().(ed25519.PublicKey),
 		Evidence:        &confedv1.Evidence{Kind: s.Evidence.Kind, Raw: s.Evidence.Raw},
 	}, nil
 }
 
+// ErrBadSignature reports a well-formed manifest signature that does not verify.
+var ErrBadSignature = errors.New("manifest signature does not verify")
+
+// SignRaw signs a serialized manifest. It returns nil if priv is not an
+// Ed25519 private key, which no verifier accepts.
+func SignRaw(priv ed25519.PrivateKey, raw []byte) []byte {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil
+	}
+	return ed25519.Sign(priv, signedBytes(raw))
+}
+
 // VerifySignature checks the Ed25519 signature over a serialized manifest.
+// Malformed keys and signatures are errors, never panics.
 func VerifySignature(pub, raw, sig []byte) error {
 	if len(pub) != ed25519.PublicKeySize {
-		return fmt.Errorf("signer public key has %d bytes, want %d", len(pub), ed25519.PublicKeySize)
+		return fmt.Errorf("signer public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize)
+	}
+	if len(sig) != ed25519.SignatureSize {
+		return fmt.Errorf("manifest signature is %d bytes, want %d", len(sig), ed25519.SignatureSize)
 	}
 	if !ed25519.Verify(pub, signedBytes(raw), sig) {
-		return errors.New("manifest signature does not verify")
+		return ErrBadSignature
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"io"
 	"reflect"
 	"regexp"
@@ -165,4 +166,15 @@ func checkText(file string, data []byte) error {
 		i += size
 	}
 	return nil
+}
+
+// Load reads the file at path and hands it to parse; what names the kind of
+// file in the error when it cannot be read ("round configuration").
+func Load[T any](path, what string, parse func(file string, data []byte) (T, error)) (T, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
+	return parse(path, data)
 }

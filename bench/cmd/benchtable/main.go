@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -23,6 +24,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,10 +47,12 @@ type Report struct {
 	Filter     string      `json:"filter"`
 	Benchtime  string      `json:"benchtime"`
 	Count      int         `json:"count"`
-	// LoadAvg is the 1-minute load average (Linux) before and after the
-	// run; other work on the machine skews ratios between rows.
-	LoadAvg [2]float64 `json:"load_avg_1m"`
-	Rows       []Row       `json:"rows"`
+	// OtherCPU is the share of the machine's CPU time (all CPUs, including
+	// hypervisor steal) used by anything but this process during the
+	// benchmarks, from /proc (Linux; -1 if unknown). Other work skews the
+	// ratios between rows.
+	OtherCPU float64 `json:"other_cpu_share"`
+	Rows     []Row   `json:"rows"`
 }
 
 // Row is one benchmark's figures (the median run when --count > 1).
@@ -135,7 +139,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		CPU: cpuName(), NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		Sizes: sizes, Short: *short, Filter: *filter, Benchtime: *benchtime, Count: *count,
 	}
-	rep.LoadAvg[0] = loadAvg()
+	startCPU := sampleCPU()
 	results := make([][]testing.BenchmarkResult, len(cases))
 	for round := range *count {
 		for i, c := range cases {
@@ -150,7 +154,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rep.Rows = rows(cases, selected, results)
-	rep.LoadAvg[1] = loadAvg()
+	rep.OtherCPU = startCPU.otherShare(sampleCPU())
 
 	printTable(stdout, rep)
 	if *out != "" {
@@ -192,7 +196,7 @@ func rows(cases []bench.Case, selected map[string]bool, results [][]testing.Benc
 	gbps := map[string]float64{}
 	for i, c := range cases {
 		runs := slices.Clone(results[i])
-		slices.SortFunc(runs, func(a, b testing.BenchmarkResult) int { return cmpFloat(nsPerOp(a), nsPerOp(b)) })
+		slices.SortFunc(runs, func(a, b testing.BenchmarkResult) int { return cmp.Compare(nsPerOp(a), nsPerOp(b)) })
 		med := runs[(len(runs)-1)/2]
 		row := Row{
 			Name: c.Name, Baseline: c.Baseline, Selected: selected[c.Name],
@@ -221,10 +225,14 @@ func printTable(w io.Writer, rep Report) {
 	if rep.Short {
 		sizes = ", short sizes"
 	}
-	fmt.Fprintf(w, "benchtime %s, count %d (median)%s, load average %.2f before, %.2f after.\n",
-		rep.Benchtime, rep.Count, sizes, rep.LoadAvg[0], rep.LoadAvg[1])
-	if busy := 0.5; rep.LoadAvg[0] > busy || rep.LoadAvg[1] > busy {
-		fmt.Fprintf(w, "WARNING: the machine was busy (load average above %.1f): figures are skewed.\n", busy)
+	other := "unknown"
+	if rep.OtherCPU >= 0 {
+		other = fmt.Sprintf("%.0f%%", 100*rep.OtherCPU)
+	}
+	fmt.Fprintf(w, "benchtime %s, count %d (median)%s; CPU used by other processes during the run: %s of %d CPUs.\n",
+		rep.Benchtime, rep.Count, sizes, other, rep.NumCPU)
+	if rep.OtherCPU > busyShare {
+		fmt.Fprintf(w, "WARNING: the machine was busy (other processes used over %.0f%% of its CPU time): figures and ratios are skewed.\n", 100*busyShare)
 	}
 	fmt.Fprintf(w, "GB/s: payload bytes (b.SetBytes) per ns. ratio: GB/s / the baseline row's GB/s (above 1 = faster).\n\n")
 	t := [][]string{{"name", "GB/s", "ratio", "baseline", "mem GB/s", "ns/op", "allocs/op", "B/op"}}
@@ -287,16 +295,6 @@ func nsPerOp(r testing.BenchmarkResult) float64 {
 	return float64(r.T.Nanoseconds()) / float64(r.N)
 }
 
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 func bytesLabel(n int64) string {
 	switch {
 	case n >= 1<<20:
@@ -307,17 +305,65 @@ func bytesLabel(n int64) string {
 	return fmt.Sprint(n)
 }
 
-// loadAvg returns the 1-minute load average from /proc/loadavg (Linux), or 0.
-func loadAvg() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
+// busyShare is the share of CPU time used by other processes above which
+// the table carries a warning.
+const busyShare = 0.10
+
+// cpuSample is a reading of cumulative CPU time, in clock ticks: the whole
+// machine's total and busy time (/proc/stat) and this process's (/proc/self/stat).
+type cpuSample struct {
+	total, busy, self int64
+	ok                bool
+}
+
+func sampleCPU() cpuSample {
+	stat, err1 := os.ReadFile("/proc/stat")
+	self, err2 := os.ReadFile("/proc/self/stat")
+	if err1 != nil || err2 != nil {
+		return cpuSample{}
 	}
-	var l float64
-	if _, err := fmt.Sscan(string(b), &l); err != nil {
-		return 0
+	line, _, _ := strings.Cut(string(stat), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return cpuSample{}
 	}
-	return l
+	var s cpuSample
+	for i, v := range f[1:9] { // user nice system idle iowait irq softirq steal
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return cpuSample{}
+		}
+		s.total += n
+		if i != 3 && i != 4 {
+			s.busy += n
+		}
+	}
+	// The command name (field 2) may hold spaces; utime and stime are the
+	// 12th and 13th fields after its closing parenthesis.
+	_, rest, ok := strings.Cut(string(self), ") ")
+	g := strings.Fields(rest)
+	if !ok || len(g) < 13 {
+		return cpuSample{}
+	}
+	for _, v := range g[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return cpuSample{}
+		}
+		s.self += n
+	}
+	s.ok = true
+	return s
+}
+
+// otherShare returns the share of the machine's CPU time between s and t
+// used by other processes, or -1 if unknown.
+func (s cpuSample) otherShare(t cpuSample) float64 {
+	if !s.ok || !t.ok || t.total <= s.total {
+		return -1
+	}
+	other := float64((t.busy - s.busy) - (t.self - s.self))
+	return max(other, 0) / float64(t.total-s.total)
 }
 
 // cpuName returns the processor's model name from /proc/cpuinfo (Linux), or "".
