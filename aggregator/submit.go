@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -37,7 +38,12 @@ func (s *Server) SubmitUpdate(srv confedv1.Aggregator_SubmitUpdateServer) error 
 		return status.Errorf(codes.InvalidArgument, "receiving update header: %v", err)
 	}
 	h := first.GetHeader()
-	rs, err := s.checkHeader(h)
+	rs, err := s.checkMember(id.Name, h)
+	if err != nil {
+		s.log.Warn("update refused", logging.KeyParticipant, id.Name, logging.KeyReason, err)
+		return status.Error(codes.PermissionDenied, err.Error())
+	}
+	rs, err = s.checkHeader(rs, h)
 	if err != nil {
 		s.log.Warn("update refused", logging.KeyParticipant, id.Name, logging.KeyReason, err)
 		return status.Error(codes.FailedPrecondition, err.Error())
@@ -56,15 +62,24 @@ func (s *Server) SubmitUpdate(srv confedv1.Aggregator_SubmitUpdateServer) error 
 	return srv.SendAndClose(resp)
 }
 
-// checkHeader checks what can be checked before any data is read.
-func (s *Server) checkHeader(h *confedv1.UpdateHeader) (*roundState, error) {
+// checkMember refuses participants that are not expected in the round,
+// before anything about the round is revealed to them.
+func (s *Server) checkMember(name string, h *confedv1.UpdateHeader) (*roundState, error) {
 	if h == nil {
 		return nil, errors.New("update stream must start with a header")
 	}
 	rs, err := s.round(h.GetRound())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("no round %d is collecting here", h.GetRound())
 	}
+	if !slices.Contains(rs.task.GetExpectedParticipants(), name) {
+		return nil, fmt.Errorf("participant %q is not expected in this federation's rounds", name)
+	}
+	return rs, nil
+}
+
+// checkHeader checks what can be checked before any data is read.
+func (s *Server) checkHeader(rs *roundState, h *confedv1.UpdateHeader) (*roundState, error) {
 	rs.mu.Lock()
 	closed := rs.closed
 	rs.mu.Unlock()
@@ -112,7 +127,7 @@ func (s *Server) ingest(rs *roundState, h *confedv1.UpdateHeader, buf []float32,
 		}
 		data, err := seq.Accept(msg.GetChunk())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", fedavg.ReasonBadStream, err)
 		}
 		if err := in.Write(data); err != nil {
 			return nil, err

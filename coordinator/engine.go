@@ -51,6 +51,13 @@ type engine struct {
 	initPending bool // INIT sent to the aggregator, round 0 not yet published
 	waitSince   time.Time
 
+	// stopping is set when the coordinator shuts down: from then on no
+	// event changes a round, so the restart's recovery records what
+	// happened to the round in flight. shutdown is closed at the same time
+	// to end the long-lived streams.
+	stopping bool
+	shutdown chan struct{}
+
 	agg          *aggSession
 	participants map[string]*partSession
 	nextID       uint64
@@ -66,6 +73,7 @@ func newEngine(log *slog.Logger, now func() time.Time, rc roundconfig.Config, st
 	return &engine{
 		log: log, now: now, rc: rc, cfgSHA: rc.SHA256(), store: st, verifier: v, aggAddr: aggAddr,
 		participants: map[string]*partSession{}, subs: map[chan struct{}]struct{}{},
+		shutdown: make(chan struct{}),
 	}
 }
 
@@ -157,11 +165,24 @@ func (e *engine) failedRecord(r uint64, reason string) ledger.Record {
 	}
 }
 
+// beginShutdown freezes the federation's state and ends the streams.
+func (e *engine) beginShutdown() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.stopping {
+		e.stopping = true
+		close(e.shutdown)
+	}
+}
+
+// errStopping refuses events that arrive while the coordinator shuts down.
+var errStopping = errors.New("the coordinator is shutting down")
+
 // tick drives deadlines and starts rounds when the federation is ready.
 func (e *engine) tick() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.finished {
+	if e.finished || e.stopping {
 		return
 	}
 	now := e.now()

@@ -39,6 +39,9 @@ func (e *engine) detachAggregator(s *aggSession) {
 	}
 	e.agg = nil
 	e.initPending = false
+	if e.stopping {
+		return
+	}
 	e.log.Warn("aggregator disconnected", logging.KeyPeer, s.name)
 	if e.m != nil {
 		effects, err := e.m.Fail("aggregator disconnected during the round", e.now())
@@ -82,6 +85,9 @@ func (e *engine) detachParticipant(s *partSession) {
 
 // current returns the round in progress if it is number r.
 func (e *engine) current(r uint64) (*round.Machine, error) {
+	if e.stopping {
+		return nil, errStopping
+	}
 	if e.m == nil {
 		return nil, fmt.Errorf("round %d is not in progress: %w", r, errNoRound)
 	}

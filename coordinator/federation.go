@@ -6,7 +6,7 @@ import (
 
 	"errors"
 	"fmt"
-	"google.golang.org/grpc/credentials"
+
 	"google.golang.org/grpc/peer"
 
 	"google.golang.org/grpc/codes"
@@ -56,6 +56,8 @@ func (s *federationService) WatchTasks(_ *confedv1.WatchTasksRequest, srv confed
 		select {
 		case <-ctx.Done():
 			return toStatus(ctx.Err(), codes.Canceled)
+		case <-s.e.shutdown:
+			return status.Error(codes.Unavailable, errStopping.Error())
 		case <-sess.kick:
 			return status.Error(codes.Aborted, "another session of this participant replaced this one, or it fell behind")
 		case t := <-sess.tasks:
@@ -117,7 +119,7 @@ func peerCertSHA256(ctx context.Context) string {
 	if !ok {
 		return ""
 	}
-	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	info, ok := pki.TLSInfoOf(p.AuthInfo)
 	if !ok || len(info.State.PeerCertificates) == 0 {
 		return ""
 	}

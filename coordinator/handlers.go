@@ -76,6 +76,8 @@ func (s *controlService) WatchRounds(req *confedv1.WatchRoundsRequest, srv confe
 		select {
 		case <-ctx.Done():
 			return toStatus(ctx.Err(), codes.Canceled)
+		case <-s.e.shutdown:
+			return status.Error(codes.Unavailable, errStopping.Error())
 		case <-sess.kick:
 			return status.Error(codes.ResourceExhausted, "aggregator fell too far behind its task queue")
 		case t := <-sess.tasks:

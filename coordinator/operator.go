@@ -83,6 +83,8 @@ func (s *operatorService) WatchStatus(_ *confedv1.WatchStatusRequest, srv confed
 		select {
 		case <-ctx.Done():
 			return toStatus(ctx.Err(), codes.Canceled)
+		case <-s.e.shutdown:
+			return status.Error(codes.Unavailable, errStopping.Error())
 		case <-changed:
 		}
 	}

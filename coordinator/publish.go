@@ -176,6 +176,10 @@ func (e *engine) commitModel(job *publishJob, w *store.ModelWriter, sha [32]byte
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	mf := job.verified.Manifest
+	if e.stopping {
+		w.Abort()
+		return ledger.Entry{}, errStopping
+	}
 	if err := e.checkManifest(mf, job.header.GetSize()); err != nil {
 		w.Abort()
 		return ledger.Entry{}, fmt.Errorf("round %d changed while its model was received: %w", job.round, err)

@@ -104,6 +104,9 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 func newGRPCServer(tlsCfg credentials.TransportCredentials, e *engine) *grpc.Server {
 	srv := grpc.NewServer(
 		grpc.Creds(tlsCfg),
+		// Stop waits for handlers, so the store is closed only after the
+		// last one has returned.
+		grpc.WaitForHandlers(true),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
@@ -129,6 +132,7 @@ func serve(ctx context.Context, srv *grpc.Server, lis net.Listener, e *engine, l
 	for {
 		select {
 		case <-ctx.Done():
+			e.beginShutdown()
 			stopGracefully(srv, 5*time.Second)
 			return nil
 		case err := <-errc:

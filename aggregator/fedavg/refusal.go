@@ -30,6 +30,9 @@ const (
 	ReasonSizeMismatch Reason = "size_mismatch"
 	// ReasonBadWeight: the update's weight is not positive and finite.
 	ReasonBadWeight Reason = "bad_weight"
+	// ReasonBadStream: the chunks of the stream are out of order, repeated,
+	// empty, or exceed the declared size.
+	ReasonBadStream Reason = "bad_stream"
 )
 
 // RefusalError reports an update refused for a participant-caused reason.

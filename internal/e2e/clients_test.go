@@ -169,7 +169,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 	}
 }
 
-// roundState reads the state of round r from the Operator API (and a
+// roundOf reads the status of round r from the Operator API (and a
 // description for messages).
 func roundOf(ctx context.Context, op confedv1.OperatorClient, r uint64) (*confedv1.RoundStatus, string) {
 	st, err := op.GetRound(ctx, &confedv1.GetRoundRequest{Round: r})
@@ -190,15 +190,19 @@ func submissionOf(st *confedv1.RoundStatus, participant string) *confedv1.Submis
 }
 
 // startCoordinatorOn runs a coordinator on lis until ctx ends and returns a
-// channel that receives Run's result.
+// channel that receives Run's result (an error also goes to f.errs).
 func (f *fed) startCoordinatorOn(ctx context.Context, lis net.Listener, log *slog.Logger) <-chan error {
 	cfg := f.coordinatorConfig()
 	done := make(chan error, 1)
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		done <- coordinator.Run(ctx, cfg, coordinator.Options{InsecureSimulatedTEE: true, Listener: lis,
+		err := coordinator.Run(ctx, cfg, coordinator.Options{InsecureSimulatedTEE: true, Listener: lis,
 			Logger: log, Tick: 20 * time.Millisecond})
+		if err != nil {
+			f.errs <- err // waitParticipants reports it
+		}
+		done <- err
 	}()
 	return done
 }

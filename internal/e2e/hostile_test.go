@@ -35,7 +35,7 @@ participants:
 timing:
   join_timeout: 30s
   aggregator_ready_timeout: 30s
-  round_deadline: 4s
+  round_deadline: 6s
   aggregation_timeout: 30s
 training:
   local_epochs: 5
@@ -261,7 +261,7 @@ func TestHostileParticipant(t *testing.T) {
 		if err == nil {
 			t.Fatalf("update from a participant outside participants.expected answered %v, want an error", resp)
 		}
-		st := wantCode(t, "update from mallory", err, codes.FailedPrecondition)
+		st := wantCode(t, "update from mallory", err, codes.PermissionDenied)
 		if !strings.Contains(st.Message(), `"mallory" is not expected`) {
 			t.Errorf("refusal %q does not say that mallory is not expected", st.Message())
 		}
@@ -297,7 +297,7 @@ func TestHostileParticipant(t *testing.T) {
 			t.Errorf("the duplicate changed cleveland's status: before %v, after %v", before, after)
 		}
 	})
-	t.Logf("rogue's submissions took %s of the 4s collection window", time.Since(collecting).Round(time.Millisecond))
+	t.Logf("rogue's submissions took %s of the 6s collection window", time.Since(collecting).Round(time.Millisecond))
 
 	f.waitParticipants(60 * time.Second)
 	resp, err := op.ListRounds(ctx, &confedv1.ListRoundsRequest{})

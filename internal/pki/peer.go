@@ -26,7 +26,7 @@ func PeerIdentity(ctx context.Context) (Identity, error) {
 	if !ok {
 		return Identity{}, fmt.Errorf("pki: %w: no peer in context", ErrUnauthenticated)
 	}
-	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	info, ok := TLSInfoOf(p.AuthInfo)
 	if !ok {
 		return Identity{}, fmt.Errorf("pki: %w: connection from %s is not TLS", ErrUnauthenticated, p.Addr)
 	}
@@ -66,4 +66,22 @@ func RequireRole(ctx context.Context, roles ...Role) (Identity, error) {
 			ErrPermissionDenied, id, id.Role, allowed)
 	}
 	return id, nil
+}
+
+// TLSAuthInfo is implemented by AuthInfo types that wrap a TLS handshake
+// (internal/atls.AuthInfo), so that PeerIdentity works behind them.
+type TLSAuthInfo interface {
+	TLS() credentials.TLSInfo
+}
+
+// TLSInfoOf returns the TLS information of a gRPC peer's AuthInfo: plain
+// credentials.TLSInfo or a TLSAuthInfo that wraps it.
+func TLSInfoOf(ai credentials.AuthInfo) (credentials.TLSInfo, bool) {
+	switch ai := ai.(type) {
+	case credentials.TLSInfo:
+		return ai, true
+	case TLSAuthInfo:
+		return ai.TLS(), true
+	}
+	return credentials.TLSInfo{}, false
 }
