@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -434,5 +435,32 @@ func TestClientStreamSeesServerClaims(t *testing.T) {
 	}
 	if _, err := stream.Recv(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBindingFuncIsCalledPerHandshake(t *testing.T) {
+	p := newPKI(t)
+	scfg := serverConfig(t, p, newEvents())
+	scfg.Issuer = simIssuer(t, goodM)
+	var n atomic.Int64
+	scfg.BindingFunc = func() []byte { return []byte(fmt.Sprintf("round %d", n.Add(1))) }
+	srv := startServer(t, scfg)
+	ccfg := clientConfig(t, p, newEvents())
+	ccfg.Verifier = simVerifier(goodM)
+	ccfg.Required = true
+	for _, want := range []string{"round 1", "round 2"} {
+		pr, err := call(t, srv.addr, ccfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ai, ok := AuthInfoFromPeer(pr)
+		if !ok || string(ai.PeerBinding) != want {
+			t.Fatalf("peer binding %q, want %q", ai.PeerBinding, want)
+		}
+	}
+	bad := scfg
+	bad.Binding = []byte("static")
+	if _, err := NewServerCredentials(bad); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Fatalf("Binding and BindingFunc together: err = %v", err)
 	}
 }

@@ -55,6 +55,10 @@ type Config struct {
 	// signing key there). The peer sees it in AuthInfo.PeerBinding once it
 	// has verified the evidence. Requires Issuer.
 	Binding []byte
+	// BindingFunc, if set, is called at every handshake and its result is
+	// bound instead of Binding, for data that changes over the server's
+	// life (the aggregator's per-round HPKE key). Requires Issuer.
+	BindingFunc func() []byte
 
 	// Verifier, if set, checks the peer's evidence. A client verifies the
 	// server's evidence whenever the server presents some; a server with a
@@ -128,8 +132,11 @@ func newCredentials(role string, cfg Config) (*Credentials, error) {
 	if cfg.Required && cfg.Verifier == nil {
 		return nil, errors.New("atls: Required is set but there is no Verifier")
 	}
-	if cfg.Binding != nil && cfg.Issuer == nil {
+	if (cfg.Binding != nil || cfg.BindingFunc != nil) && cfg.Issuer == nil {
 		return nil, errors.New("atls: Binding is set but there is no Issuer to bind it")
+	}
+	if cfg.Binding != nil && cfg.BindingFunc != nil {
+		return nil, errors.New("atls: set Binding or BindingFunc, not both")
 	}
 	if len(cfg.Binding) > MaxBindingSize {
 		return nil, fmt.Errorf("atls: Binding of %d bytes exceeds the limit of %d bytes", len(cfg.Binding), MaxBindingSize)

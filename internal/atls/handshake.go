@@ -264,7 +264,16 @@ func (s *session) sendOwn(ctx context.Context, flags byte) error {
 	if cfg.Issuer == nil {
 		return s.write(ctx, frameOK, okPayload(flags), "our ok frame")
 	}
-	rd := reportData(s.c.role, s.exporter, s.c.localSPKI, cfg.Binding, cfg.Context)
+	binding := cfg.Binding
+	if cfg.BindingFunc != nil {
+		binding = cfg.BindingFunc()
+	}
+	if len(binding) > MaxBindingSize {
+		reason := fmt.Sprintf("attestation unavailable: the %s's binding of %d bytes exceeds %d", s.c.role, len(binding), MaxBindingSize)
+		s.sendRefusal(reason)
+		return fmt.Errorf("atls: cannot attest to %s %s: binding too large", s.c.peerRole, s.peer)
+	}
+	rd := reportData(s.c.role, s.exporter, s.c.localSPKI, binding, cfg.Context)
 	ev, err := cfg.Issuer.Issue(ctx, rd)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -280,7 +289,7 @@ func (s *session) sendOwn(ctx context.Context, flags byte) error {
 		Federation:     cfg.Context.Federation,
 		Round:          cfg.Context.Round,
 		ExporterDigest: exporterDigest(s.exporter),
-		Binding:        cfg.Binding,
+		Binding:        binding,
 		Raw:            ev.Raw,
 	}
 	p, err := m.marshal()

@@ -2032,7 +2032,11 @@ type UpdateHeader struct {
 	// update_sha256 of the update's safetensors bytes.
 	UpdateSha256 []byte `protobuf:"bytes,5,opt,name=update_sha256,json=updateSha256,proto3" json:"update_sha256,omitempty"`
 	// metrics: train_loss, local and global evaluation (never raw data).
-	Metrics       map[string]float64 `protobuf:"bytes,6,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	Metrics map[string]float64 `protobuf:"bytes,6,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	// sealed_stream is the internal/seal stream header: the HPKE
+	// encapsulation to the aggregator's attested per-round key. The update's
+	// bytes then follow as SealedChunk messages; plaintext chunks are refused.
+	SealedStream  []byte `protobuf:"bytes,7,opt,name=sealed_stream,json=sealedStream,proto3" json:"sealed_stream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2109,12 +2113,82 @@ func (x *UpdateHeader) GetMetrics() map[string]float64 {
 	return nil
 }
 
+func (x *UpdateHeader) GetSealedStream() []byte {
+	if x != nil {
+		return x.SealedStream
+	}
+	return nil
+}
+
+// SealedChunk is one HPKE-sealed piece of an update. seq and last are
+// authenticated with the ciphertext.
+type SealedChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Ciphertext    []byte                 `protobuf:"bytes,2,opt,name=ciphertext,proto3" json:"ciphertext,omitempty"`
+	Last          bool                   `protobuf:"varint,3,opt,name=last,proto3" json:"last,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealedChunk) Reset() {
+	*x = SealedChunk{}
+	mi := &file_confed_v1_confed_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealedChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealedChunk) ProtoMessage() {}
+
+func (x *SealedChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_confed_v1_confed_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealedChunk.ProtoReflect.Descriptor instead.
+func (*SealedChunk) Descriptor() ([]byte, []int) {
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SealedChunk) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *SealedChunk) GetCiphertext() []byte {
+	if x != nil {
+		return x.Ciphertext
+	}
+	return nil
+}
+
+func (x *SealedChunk) GetLast() bool {
+	if x != nil {
+		return x.Last
+	}
+	return false
+}
+
 type SubmitUpdateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
 	//
 	//	*SubmitUpdateRequest_Header
 	//	*SubmitUpdateRequest_Chunk
+	//	*SubmitUpdateRequest_SealedChunk
 	Msg           isSubmitUpdateRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2122,7 +2196,7 @@ type SubmitUpdateRequest struct {
 
 func (x *SubmitUpdateRequest) Reset() {
 	*x = SubmitUpdateRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[28]
+	mi := &file_confed_v1_confed_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2134,7 +2208,7 @@ func (x *SubmitUpdateRequest) String() string {
 func (*SubmitUpdateRequest) ProtoMessage() {}
 
 func (x *SubmitUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[28]
+	mi := &file_confed_v1_confed_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2147,7 +2221,7 @@ func (x *SubmitUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitUpdateRequest.ProtoReflect.Descriptor instead.
 func (*SubmitUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{28}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SubmitUpdateRequest) GetMsg() isSubmitUpdateRequest_Msg {
@@ -2175,6 +2249,15 @@ func (x *SubmitUpdateRequest) GetChunk() *Chunk {
 	return nil
 }
 
+func (x *SubmitUpdateRequest) GetSealedChunk() *SealedChunk {
+	if x != nil {
+		if x, ok := x.Msg.(*SubmitUpdateRequest_SealedChunk); ok {
+			return x.SealedChunk
+		}
+	}
+	return nil
+}
+
 type isSubmitUpdateRequest_Msg interface {
 	isSubmitUpdateRequest_Msg()
 }
@@ -2187,9 +2270,15 @@ type SubmitUpdateRequest_Chunk struct {
 	Chunk *Chunk `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
 }
 
+type SubmitUpdateRequest_SealedChunk struct {
+	SealedChunk *SealedChunk `protobuf:"bytes,3,opt,name=sealed_chunk,json=sealedChunk,proto3,oneof"`
+}
+
 func (*SubmitUpdateRequest_Header) isSubmitUpdateRequest_Msg() {}
 
 func (*SubmitUpdateRequest_Chunk) isSubmitUpdateRequest_Msg() {}
+
+func (*SubmitUpdateRequest_SealedChunk) isSubmitUpdateRequest_Msg() {}
 
 type SubmitUpdateResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2202,7 +2291,7 @@ type SubmitUpdateResponse struct {
 
 func (x *SubmitUpdateResponse) Reset() {
 	*x = SubmitUpdateResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[29]
+	mi := &file_confed_v1_confed_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2214,7 +2303,7 @@ func (x *SubmitUpdateResponse) String() string {
 func (*SubmitUpdateResponse) ProtoMessage() {}
 
 func (x *SubmitUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[29]
+	mi := &file_confed_v1_confed_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2227,7 +2316,7 @@ func (x *SubmitUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitUpdateResponse.ProtoReflect.Descriptor instead.
 func (*SubmitUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{29}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SubmitUpdateResponse) GetAccepted() bool {
@@ -2267,7 +2356,7 @@ type SubmissionStatus struct {
 
 func (x *SubmissionStatus) Reset() {
 	*x = SubmissionStatus{}
-	mi := &file_confed_v1_confed_proto_msgTypes[30]
+	mi := &file_confed_v1_confed_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2368,7 @@ func (x *SubmissionStatus) String() string {
 func (*SubmissionStatus) ProtoMessage() {}
 
 func (x *SubmissionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[30]
+	mi := &file_confed_v1_confed_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2292,7 +2381,7 @@ func (x *SubmissionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmissionStatus.ProtoReflect.Descriptor instead.
 func (*SubmissionStatus) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{30}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SubmissionStatus) GetParticipant() string {
@@ -2371,7 +2460,7 @@ type RoundStatus struct {
 
 func (x *RoundStatus) Reset() {
 	*x = RoundStatus{}
-	mi := &file_confed_v1_confed_proto_msgTypes[31]
+	mi := &file_confed_v1_confed_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2383,7 +2472,7 @@ func (x *RoundStatus) String() string {
 func (*RoundStatus) ProtoMessage() {}
 
 func (x *RoundStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[31]
+	mi := &file_confed_v1_confed_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2396,7 +2485,7 @@ func (x *RoundStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundStatus.ProtoReflect.Descriptor instead.
 func (*RoundStatus) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{31}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RoundStatus) GetRound() uint64 {
@@ -2491,7 +2580,7 @@ type ListRoundsRequest struct {
 
 func (x *ListRoundsRequest) Reset() {
 	*x = ListRoundsRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[32]
+	mi := &file_confed_v1_confed_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2592,7 @@ func (x *ListRoundsRequest) String() string {
 func (*ListRoundsRequest) ProtoMessage() {}
 
 func (x *ListRoundsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[32]
+	mi := &file_confed_v1_confed_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2605,7 @@ func (x *ListRoundsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoundsRequest.ProtoReflect.Descriptor instead.
 func (*ListRoundsRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{32}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{33}
 }
 
 type ListRoundsResponse struct {
@@ -2531,7 +2620,7 @@ type ListRoundsResponse struct {
 
 func (x *ListRoundsResponse) Reset() {
 	*x = ListRoundsResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[33]
+	mi := &file_confed_v1_confed_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2632,7 @@ func (x *ListRoundsResponse) String() string {
 func (*ListRoundsResponse) ProtoMessage() {}
 
 func (x *ListRoundsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[33]
+	mi := &file_confed_v1_confed_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2645,7 @@ func (x *ListRoundsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoundsResponse.ProtoReflect.Descriptor instead.
 func (*ListRoundsResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{33}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListRoundsResponse) GetRounds() []*RoundStatus {
@@ -2596,7 +2685,7 @@ type GetRoundRequest struct {
 
 func (x *GetRoundRequest) Reset() {
 	*x = GetRoundRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[34]
+	mi := &file_confed_v1_confed_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2697,7 @@ func (x *GetRoundRequest) String() string {
 func (*GetRoundRequest) ProtoMessage() {}
 
 func (x *GetRoundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[34]
+	mi := &file_confed_v1_confed_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2710,7 @@ func (x *GetRoundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoundRequest.ProtoReflect.Descriptor instead.
 func (*GetRoundRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{34}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetRoundRequest) GetRound() uint64 {
@@ -2639,7 +2728,7 @@ type LedgerRequest struct {
 
 func (x *LedgerRequest) Reset() {
 	*x = LedgerRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[35]
+	mi := &file_confed_v1_confed_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2651,7 +2740,7 @@ func (x *LedgerRequest) String() string {
 func (*LedgerRequest) ProtoMessage() {}
 
 func (x *LedgerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[35]
+	mi := &file_confed_v1_confed_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2664,7 +2753,7 @@ func (x *LedgerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerRequest.ProtoReflect.Descriptor instead.
 func (*LedgerRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{35}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{36}
 }
 
 // LedgerEntry is one ledger record: canonical JSON bytes and their hash.
@@ -2679,7 +2768,7 @@ type LedgerEntry struct {
 
 func (x *LedgerEntry) Reset() {
 	*x = LedgerEntry{}
-	mi := &file_confed_v1_confed_proto_msgTypes[36]
+	mi := &file_confed_v1_confed_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2691,7 +2780,7 @@ func (x *LedgerEntry) String() string {
 func (*LedgerEntry) ProtoMessage() {}
 
 func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[36]
+	mi := &file_confed_v1_confed_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2704,7 +2793,7 @@ func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerEntry.ProtoReflect.Descriptor instead.
 func (*LedgerEntry) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{36}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LedgerEntry) GetIndex() uint64 {
@@ -2736,7 +2825,7 @@ type WatchStatusRequest struct {
 
 func (x *WatchStatusRequest) Reset() {
 	*x = WatchStatusRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[37]
+	mi := &file_confed_v1_confed_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2748,7 +2837,7 @@ func (x *WatchStatusRequest) String() string {
 func (*WatchStatusRequest) ProtoMessage() {}
 
 func (x *WatchStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[37]
+	mi := &file_confed_v1_confed_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2761,7 +2850,7 @@ func (x *WatchStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStatusRequest.ProtoReflect.Descriptor instead.
 func (*WatchStatusRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{37}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{38}
 }
 
 var File_confed_v1_confed_proto protoreflect.FileDescriptor
@@ -2912,20 +3001,28 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x10FailRoundRequest\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x04R\x05round\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x13\n" +
-	"\x11FailRoundResponse\"\xa8\x02\n" +
+	"\x11FailRoundResponse\"\xcd\x02\n" +
 	"\fUpdateHeader\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x04R\x05round\x12!\n" +
 	"\fnum_examples\x18\x02 \x01(\x04R\vnumExamples\x12*\n" +
 	"\x11base_model_sha256\x18\x03 \x01(\fR\x0fbaseModelSha256\x12\x12\n" +
 	"\x04size\x18\x04 \x01(\x04R\x04size\x12#\n" +
 	"\rupdate_sha256\x18\x05 \x01(\fR\fupdateSha256\x12>\n" +
-	"\ametrics\x18\x06 \x03(\v2$.confed.v1.UpdateHeader.MetricsEntryR\ametrics\x1a:\n" +
+	"\ametrics\x18\x06 \x03(\v2$.confed.v1.UpdateHeader.MetricsEntryR\ametrics\x12#\n" +
+	"\rsealed_stream\x18\a \x01(\fR\fsealedStream\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"y\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"S\n" +
+	"\vSealedChunk\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1e\n" +
+	"\n" +
+	"ciphertext\x18\x02 \x01(\fR\n" +
+	"ciphertext\x12\x12\n" +
+	"\x04last\x18\x03 \x01(\bR\x04last\"\xb6\x01\n" +
 	"\x13SubmitUpdateRequest\x121\n" +
 	"\x06header\x18\x01 \x01(\v2\x17.confed.v1.UpdateHeaderH\x00R\x06header\x12(\n" +
-	"\x05chunk\x18\x02 \x01(\v2\x10.confed.v1.ChunkH\x00R\x05chunkB\x05\n" +
+	"\x05chunk\x18\x02 \x01(\v2\x10.confed.v1.ChunkH\x00R\x05chunk\x12;\n" +
+	"\fsealed_chunk\x18\x03 \x01(\v2\x16.confed.v1.SealedChunkH\x00R\vsealedChunkB\x05\n" +
 	"\x03msg\"o\n" +
 	"\x14SubmitUpdateResponse\x12\x1a\n" +
 	"\baccepted\x18\x01 \x01(\bR\baccepted\x12\x16\n" +
@@ -3030,7 +3127,7 @@ func file_confed_v1_confed_proto_rawDescGZIP() []byte {
 }
 
 var file_confed_v1_confed_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_confed_v1_confed_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_confed_v1_confed_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_confed_v1_confed_proto_goTypes = []any{
 	(TaskKind)(0),                 // 0: confed.v1.TaskKind
 	(AggregationTaskKind)(0),      // 1: confed.v1.AggregationTaskKind
@@ -3063,85 +3160,87 @@ var file_confed_v1_confed_proto_goTypes = []any{
 	(*FailRoundRequest)(nil),      // 28: confed.v1.FailRoundRequest
 	(*FailRoundResponse)(nil),     // 29: confed.v1.FailRoundResponse
 	(*UpdateHeader)(nil),          // 30: confed.v1.UpdateHeader
-	(*SubmitUpdateRequest)(nil),   // 31: confed.v1.SubmitUpdateRequest
-	(*SubmitUpdateResponse)(nil),  // 32: confed.v1.SubmitUpdateResponse
-	(*SubmissionStatus)(nil),      // 33: confed.v1.SubmissionStatus
-	(*RoundStatus)(nil),           // 34: confed.v1.RoundStatus
-	(*ListRoundsRequest)(nil),     // 35: confed.v1.ListRoundsRequest
-	(*ListRoundsResponse)(nil),    // 36: confed.v1.ListRoundsResponse
-	(*GetRoundRequest)(nil),       // 37: confed.v1.GetRoundRequest
-	(*LedgerRequest)(nil),         // 38: confed.v1.LedgerRequest
-	(*LedgerEntry)(nil),           // 39: confed.v1.LedgerEntry
-	(*WatchStatusRequest)(nil),    // 40: confed.v1.WatchStatusRequest
-	nil,                           // 41: confed.v1.SubmissionResult.MetricsEntry
-	nil,                           // 42: confed.v1.UpdateHeader.MetricsEntry
-	nil,                           // 43: confed.v1.SubmissionStatus.MetricsEntry
-	(*timestamppb.Timestamp)(nil), // 44: google.protobuf.Timestamp
+	(*SealedChunk)(nil),           // 31: confed.v1.SealedChunk
+	(*SubmitUpdateRequest)(nil),   // 32: confed.v1.SubmitUpdateRequest
+	(*SubmitUpdateResponse)(nil),  // 33: confed.v1.SubmitUpdateResponse
+	(*SubmissionStatus)(nil),      // 34: confed.v1.SubmissionStatus
+	(*RoundStatus)(nil),           // 35: confed.v1.RoundStatus
+	(*ListRoundsRequest)(nil),     // 36: confed.v1.ListRoundsRequest
+	(*ListRoundsResponse)(nil),    // 37: confed.v1.ListRoundsResponse
+	(*GetRoundRequest)(nil),       // 38: confed.v1.GetRoundRequest
+	(*LedgerRequest)(nil),         // 39: confed.v1.LedgerRequest
+	(*LedgerEntry)(nil),           // 40: confed.v1.LedgerEntry
+	(*WatchStatusRequest)(nil),    // 41: confed.v1.WatchStatusRequest
+	nil,                           // 42: confed.v1.SubmissionResult.MetricsEntry
+	nil,                           // 43: confed.v1.UpdateHeader.MetricsEntry
+	nil,                           // 44: confed.v1.SubmissionStatus.MetricsEntry
+	(*timestamppb.Timestamp)(nil), // 45: google.protobuf.Timestamp
 }
 var file_confed_v1_confed_proto_depIdxs = []int32{
 	5,  // 0: confed.v1.ModelManifest.contributions:type_name -> confed.v1.Contribution
-	44, // 1: confed.v1.ModelManifest.created_at:type_name -> google.protobuf.Timestamp
+	45, // 1: confed.v1.ModelManifest.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 2: confed.v1.SignedManifest.evidence:type_name -> confed.v1.Evidence
 	0,  // 3: confed.v1.Task.kind:type_name -> confed.v1.TaskKind
 	8,  // 4: confed.v1.Task.params:type_name -> confed.v1.TrainingParams
-	44, // 5: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
+	45, // 5: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
 	7,  // 6: confed.v1.ModelHeader.signed:type_name -> confed.v1.SignedManifest
 	14, // 7: confed.v1.ModelChunk.header:type_name -> confed.v1.ModelHeader
 	4,  // 8: confed.v1.ModelChunk.chunk:type_name -> confed.v1.Chunk
 	3,  // 9: confed.v1.WatchRoundsRequest.evidence:type_name -> confed.v1.Evidence
 	1,  // 10: confed.v1.AggregationTask.kind:type_name -> confed.v1.AggregationTaskKind
 	17, // 11: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
-	44, // 12: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
+	45, // 12: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
 	18, // 13: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
-	41, // 14: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
+	42, // 14: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
 	14, // 15: confed.v1.PublishRequest.header:type_name -> confed.v1.ModelHeader
 	4,  // 16: confed.v1.PublishRequest.chunk:type_name -> confed.v1.Chunk
-	42, // 17: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
+	43, // 17: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
 	30, // 18: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
 	4,  // 19: confed.v1.SubmitUpdateRequest.chunk:type_name -> confed.v1.Chunk
-	43, // 20: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
-	44, // 21: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
-	2,  // 22: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
-	44, // 23: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
-	44, // 24: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
-	44, // 25: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
-	33, // 26: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
-	34, // 27: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
-	9,  // 28: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
-	11, // 29: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
-	13, // 30: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	16, // 31: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
-	20, // 32: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
-	22, // 33: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
-	24, // 34: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
-	26, // 35: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
-	28, // 36: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
-	31, // 37: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
-	35, // 38: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
-	37, // 39: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
-	38, // 40: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
-	40, // 41: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
-	13, // 42: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	10, // 43: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
-	12, // 44: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
-	15, // 45: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
-	19, // 46: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
-	21, // 47: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
-	23, // 48: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
-	25, // 49: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
-	27, // 50: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
-	29, // 51: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
-	32, // 52: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
-	36, // 53: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
-	34, // 54: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
-	39, // 55: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
-	36, // 56: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
-	15, // 57: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
-	43, // [43:58] is the sub-list for method output_type
-	28, // [28:43] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	31, // 20: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
+	44, // 21: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
+	45, // 22: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
+	2,  // 23: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
+	45, // 24: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
+	45, // 25: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
+	45, // 26: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
+	34, // 27: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
+	35, // 28: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
+	9,  // 29: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
+	11, // 30: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
+	13, // 31: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	16, // 32: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
+	20, // 33: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
+	22, // 34: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
+	24, // 35: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
+	26, // 36: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
+	28, // 37: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
+	32, // 38: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
+	36, // 39: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
+	38, // 40: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
+	39, // 41: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
+	41, // 42: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
+	13, // 43: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	10, // 44: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
+	12, // 45: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
+	15, // 46: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
+	19, // 47: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
+	21, // 48: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
+	23, // 49: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
+	25, // 50: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
+	27, // 51: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
+	29, // 52: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
+	33, // 53: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
+	37, // 54: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
+	35, // 55: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
+	40, // 56: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
+	37, // 57: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
+	15, // 58: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
+	44, // [44:59] is the sub-list for method output_type
+	29, // [29:44] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_confed_v1_confed_proto_init() }
@@ -3158,9 +3257,10 @@ func file_confed_v1_confed_proto_init() {
 		(*PublishRequest_Header)(nil),
 		(*PublishRequest_Chunk)(nil),
 	}
-	file_confed_v1_confed_proto_msgTypes[28].OneofWrappers = []any{
+	file_confed_v1_confed_proto_msgTypes[29].OneofWrappers = []any{
 		(*SubmitUpdateRequest_Header)(nil),
 		(*SubmitUpdateRequest_Chunk)(nil),
+		(*SubmitUpdateRequest_SealedChunk)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3168,7 +3268,7 @@ func file_confed_v1_confed_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_confed_v1_confed_proto_rawDesc), len(file_confed_v1_confed_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   41,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
