@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/confed/confed/internal/atls"
+	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/manifest"
 	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/tee"
@@ -43,6 +45,7 @@ type Server struct {
 	signer     *manifest.Signer
 	claims     tee.Claims
 	verifier   tee.Verifier
+	issuer     tee.Issuer
 	ctrl       confedv1.AggregatorControlClient
 	fed        confedv1.FederationClient
 
@@ -81,7 +84,15 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 			return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 		}
 	}
-	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(serverTLS)),
+	creds, err := atls.NewServerCredentials(atls.Config{
+		TLS: serverTLS, Context: atls.Context{Federation: s.federation},
+		Issuer: s.issuer, BindingFunc: s.binding,
+		OnHandshake: s.logHandshake,
+	})
+	if err != nil {
+		return fmt.Errorf("attested transport: %w", err)
+	}
+	srv := grpc.NewServer(grpc.Creds(creds),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}))
 	confedv1.RegisterAggregatorServer(srv, s)
@@ -138,8 +149,18 @@ func newServer(ctx context.Context, cfg Config, opts Options, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("checking own evidence: %w", err)
 	}
-	return &Server{cfg: cfg, log: log, federation: id.Federation, verifier: verifier, claims: claims,
+	return &Server{cfg: cfg, log: log, federation: id.Federation, verifier: verifier, claims: claims, issuer: issuer,
 		signer: &manifest.Signer{Key: priv, Evidence: ev}}, nil
+}
+
+// logHandshake records refused attested handshakes; successful ones are
+// routine and logged at debug level.
+func (s *Server) logHandshake(ev atls.Event) {
+	if ev.Err != nil {
+		s.log.Warn("attested handshake refused", logging.KeyAddr, fmt.Sprint(ev.Remote), logging.KeyReason, ev.Err)
+		return
+	}
+	s.log.Debug("attested handshake", logging.KeyAddr, fmt.Sprint(ev.Remote), logging.KeyPeer, ev.Info.PeerIdentity.String())
 }
 
 func dial(addr string, files pki.Files) (*grpc.ClientConn, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/confed/confed/aggregator/fedavg"
 	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/seal"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -17,6 +18,10 @@ type roundState struct {
 	globalSHA [32]byte
 	spec      model.Spec
 	pool      *fedavg.BufferPool
+	// key is the round's HPKE key: participants seal their updates to its
+	// public half, which the aggregator's attested binding carries. It
+	// exists only in this process's memory and is destroyed with the round.
+	key *seal.RoundKey
 
 	mu      sync.Mutex
 	acc     *fedavg.Accumulator
@@ -31,8 +36,12 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 	if err != nil {
 		return nil, err
 	}
+	key, err := seal.NewRoundKey(nil)
+	if err != nil {
+		return nil, fmt.Errorf("round key: %w", err)
+	}
 	return &roundState{
-		task: task, global: global, globalSHA: sha, spec: spec, pool: pool,
+		task: task, global: global, globalSHA: sha, spec: spec, pool: pool, key: key,
 		acc: fedavg.NewAccumulator(spec), folded: map[string]*confedv1.Contribution{},
 		changed: make(chan struct{}),
 	}, nil

@@ -16,7 +16,7 @@ import (
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/pki"
-	"github.com/confed/confed/internal/stream"
+	"github.com/confed/confed/internal/seal"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -92,6 +92,9 @@ func (s *Server) checkHeader(rs *roundState, h *confedv1.UpdateHeader) (*roundSt
 	if want := uint64(model.SafetensorsSize(rs.spec)); h.GetSize() != want {
 		return nil, fmt.Errorf("%s: update declares %d bytes, a model of this shape has %d", fedavg.ReasonSizeMismatch, h.GetSize(), want)
 	}
+	if len(h.GetSealedStream()) == 0 {
+		return nil, fmt.Errorf("%s: the update is not sealed to the round's attested key", fedavg.ReasonBadStream)
+	}
 	if n := h.GetNumExamples(); n == 0 || n > maxExamples {
 		return nil, fmt.Errorf("%s: num_examples %d out of range 1..%d", fedavg.ReasonBadWeight, n, uint64(maxExamples))
 	}
@@ -106,28 +109,45 @@ func (s *Server) receive(ctx context.Context, rs *roundState, name string, h *co
 		return s.report(rs, name, h, nil, fmt.Errorf("waiting for a staging buffer: %w", err))
 	}
 	defer rs.pool.Put(buf)
-	staged, err := s.ingest(rs, h, buf, srv)
+	staged, err := s.ingest(rs, name, h, buf, srv)
 	return s.report(rs, name, h, staged, err)
 }
 
-func (s *Server) ingest(rs *roundState, h *confedv1.UpdateHeader, buf []float32, srv confedv1.Aggregator_SubmitUpdateServer) (*fedavg.Staged, error) {
+func (s *Server) ingest(rs *roundState, name string, h *confedv1.UpdateHeader, buf []float32, srv confedv1.Aggregator_SubmitUpdateServer) (*fedavg.Staged, error) {
 	limits := fedavg.Limits{MaxBytes: int64(rs.task.GetParams().GetMaxUpdateBytes()), MaxNorm: rs.task.GetParams().GetMaxUpdateNorm()}
 	in, err := fedavg.NewIngestor(rs.spec, buf, int64(h.GetSize()), h.GetUpdateSha256(), limits)
 	if err != nil {
 		return nil, err
 	}
-	seq := stream.NewSequence(int64(h.GetSize()))
+	op, err := seal.NewOpener(rs.key, h.GetSealedStream(), seal.Context{
+		Federation: s.federation, Round: rs.task.GetRound(),
+		AggregatorMeasurement: s.claims.Measurement, Participant: name,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: sealed stream: %w", fedavg.ReasonBadStream, err)
+	}
+	var total int64
 	for {
 		msg, err := srv.Recv()
 		if errors.Is(err, io.EOF) {
+			if err := op.Finish(); err != nil {
+				return nil, fmt.Errorf("%s: %w", fedavg.ReasonBadStream, err)
+			}
 			return in.Finish()
 		}
 		if err != nil {
 			return nil, fmt.Errorf("stream ended: %w", err)
 		}
-		data, err := seq.Accept(msg.GetChunk())
+		c := msg.GetSealedChunk()
+		if c == nil {
+			return nil, fmt.Errorf("%s: expected a sealed chunk; plaintext update data is refused", fedavg.ReasonBadStream)
+		}
+		data, err := op.Open(c.GetSeq(), c.GetCiphertext(), c.GetLast())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", fedavg.ReasonBadStream, err)
+		}
+		if total += int64(len(data)); total > int64(h.GetSize()) {
+			return nil, fmt.Errorf("%s: stream exceeds the %d bytes its header declares", fedavg.ReasonSizeMismatch, h.GetSize())
 		}
 		if err := in.Write(data); err != nil {
 			return nil, err

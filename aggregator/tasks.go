@@ -10,6 +10,7 @@ import (
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
+	"github.com/confed/confed/internal/seal"
 	"github.com/confed/confed/internal/version"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 	"google.golang.org/protobuf/proto"
@@ -153,6 +154,23 @@ func (s *Server) closeRound(ctx context.Context, t *confedv1.AggregationTask) er
 	return s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs)
 }
 
+// binding is what the aggregator binds into the evidence of each attested
+// connection: the round it is collecting and that round's public key, or
+// no key between rounds.
+func (s *Server) binding() []byte {
+	b := seal.AggregatorBinding{SigningKey: s.signer.Key.Public().(ed25519.PublicKey)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil {
+		s.cur.mu.Lock()
+		if !s.cur.closed {
+			b.Round, b.RoundKey = s.cur.task.GetRound(), s.cur.key.PublicKey()
+		}
+		s.cur.mu.Unlock()
+	}
+	return b.Marshal()
+}
+
 // round returns the state of round r if it is the one held.
 func (s *Server) round(r uint64) (*roundState, error) {
 	s.mu.Lock()
@@ -174,6 +192,7 @@ func (s *Server) dropRound(reason string) {
 		s.cur.mu.Lock()
 		s.cur.closed = true
 		s.cur.mu.Unlock()
+		s.cur.key.Destroy()
 	}
 	s.cur = nil
 }

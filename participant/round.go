@@ -10,8 +10,6 @@ import (
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
-	"github.com/confed/confed/internal/pki"
-	"github.com/confed/confed/internal/stream"
 	"github.com/confed/confed/participant/trainer"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 	"google.golang.org/protobuf/proto"
@@ -138,8 +136,10 @@ func roundSeed(base, round uint64, name string) uint64 {
 	return base ^ (round * 0x9e3779b97f4a7c15) ^ h.Sum64()
 }
 
+// submit streams the update to the aggregator over an attested connection,
+// sealed to the round key that the aggregator's verified evidence binds.
 func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, upd *model.Model, metrics map[string]float64) (*confedv1.SubmitUpdateResponse, error) {
-	conn, err := dial(t.GetAggregatorAddress(), pki.Files(d.cfg.TLS), pki.RoleAggregator)
+	conn, err := d.dialAggregator(t)
 	if err != nil {
 		return nil, err
 	}
@@ -152,15 +152,16 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 	if err != nil {
 		return nil, fmt.Errorf("opening update stream: %w", err)
 	}
+	sealer, err := d.sealerFor(up.Context(), t)
+	if err != nil {
+		return nil, err
+	}
 	h := &confedv1.UpdateHeader{Round: t.GetRound(), NumExamples: uint64(len(d.trainSet.Y)), BaseModelSha256: base[:],
-		Size: uint64(size), UpdateSha256: sum[:], Metrics: metrics}
+		Size: uint64(size), UpdateSha256: sum[:], Metrics: metrics, SealedStream: sealer.Header()}
 	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
 		return nil, fmt.Errorf("sending update header: %w", err)
 	}
-	_, err = modelio.Send(upd, stream.DefaultChunkSize, func(c *confedv1.Chunk) error {
-		return up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Chunk{Chunk: c}})
-	})
-	if err != nil {
+	if err := sendSealed(upd, sealer, up.Send); err != nil {
 		return nil, fmt.Errorf("sending update: %w", err)
 	}
 	resp, err := up.CloseAndRecv()

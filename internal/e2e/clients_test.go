@@ -27,10 +27,12 @@ import (
 
 	"github.com/confed/confed/aggregator"
 	"github.com/confed/confed/coordinator"
+	"github.com/confed/confed/internal/atls"
 	"github.com/confed/confed/internal/heartdisease"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
 	"github.com/confed/confed/internal/pki"
+	"github.com/confed/confed/internal/seal"
 	"github.com/confed/confed/internal/tee"
 	"github.com/confed/confed/internal/tee/simulated"
 	"github.com/confed/confed/participant"
@@ -47,7 +49,16 @@ func (f *fed) dialAs(t *testing.T, role pki.Role, name, addr string, serverRole 
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)))
+	creds := credentials.NewTLS(tlsCfg)
+	if serverRole == pki.RoleAggregator {
+		// The aggregator speaks only the attested transport.
+		creds, err = atls.NewClientCredentials(atls.Config{TLS: tlsCfg, Context: atls.Context{Federation: federation},
+			Verifier: simulated.NewVerifier(tee.Options{AllowInsecureSimulated: true}), Required: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +94,10 @@ func fetchModel(ctx context.Context, fc confedv1.FederationClient, r uint64, sha
 type upload struct {
 	header *confedv1.UpdateHeader
 	chunks []*confedv1.Chunk
+	// orig is each chunk's position before a test reordered or renumbered
+	// the chunks: chunks are sealed in that order, then sent as the test
+	// arranged them.
+	orig map[*confedv1.Chunk]int
 }
 
 // honestUpload is a well-formed update of m for round r from base: its
@@ -97,9 +112,12 @@ func rawUpload(r uint64, base, enc []byte, size uint64, chunk int) upload {
 	sum := sha256.Sum256(enc)
 	u := upload{header: &confedv1.UpdateHeader{Round: r, NumExamples: 100, BaseModelSha256: base, Size: size,
 		UpdateSha256: sum[:], Metrics: map[string]float64{"train_loss": 0.5}}}
+	u.orig = map[*confedv1.Chunk]int{}
 	for seq := uint64(0); len(enc) > 0; seq++ {
 		n := min(chunk, len(enc))
-		u.chunks = append(u.chunks, &confedv1.Chunk{Seq: seq, Data: enc[:n]})
+		c := &confedv1.Chunk{Seq: seq, Data: enc[:n]}
+		u.orig[c] = len(u.chunks)
+		u.chunks = append(u.chunks, c)
 		enc = enc[n:]
 	}
 	return u
@@ -108,17 +126,24 @@ func rawUpload(r uint64, base, enc []byte, size uint64, chunk int) upload {
 // send streams u to the aggregator. A refusal comes back either as a
 // response with accepted=false or as a gRPC error (refusals made before any
 // data is read); the caller looks at both.
-func (u upload) send(ctx context.Context, ac confedv1.AggregatorClient) (*confedv1.SubmitUpdateResponse, error) {
+func (u upload) send(ctx context.Context, ac confedv1.AggregatorClient, participant string) (*confedv1.SubmitUpdateResponse, error) {
 	s, err := ac.SubmitUpdate(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: u.header}}); err != nil && !errors.Is(err, io.EOF) {
+	sealed, header, err := u.seal(s.Context(), participant)
+	if err != nil {
+		return nil, err
+	}
+	h := proto.Clone(u.header).(*confedv1.UpdateHeader)
+	h.SealedStream = header
+	if err := s.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	for _, c := range u.chunks {
+		msg := &confedv1.SealedChunk{Seq: c.GetSeq(), Ciphertext: sealed[u.orig[c]], Last: u.orig[c] == len(u.chunks)-1}
 		// io.EOF: the server has already answered; CloseAndRecv returns it.
-		if err := s.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Chunk{Chunk: c}}); err != nil {
+		if err := s.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_SealedChunk{SealedChunk: msg}}); err != nil {
 			if errors.Is(err, io.EOF) {
 				break
 			}
@@ -126,6 +151,35 @@ func (u upload) send(ctx context.Context, ac confedv1.AggregatorClient) (*confed
 		}
 	}
 	return s.CloseAndRecv()
+}
+
+// seal seals the chunks, in their original order, to the round key that the
+// attested aggregator bound into this stream's connection.
+func (u upload) seal(ctx context.Context, participant string) ([][]byte, []byte, error) {
+	ai, ok := atls.AuthInfoFromContext(ctx)
+	if !ok || !ai.Attested() {
+		return nil, nil, errors.New("stream to the aggregator is not attested")
+	}
+	b, err := seal.ParseAggregatorBinding(ai.PeerBinding)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealer, err := seal.NewSealer(b.RoundKey, seal.Context{Federation: federation, Round: b.Round,
+		AggregatorMeasurement: ai.PeerClaims.Measurement, Participant: participant})
+	if err != nil {
+		return nil, nil, err
+	}
+	byOrig := make([]*confedv1.Chunk, len(u.chunks))
+	for _, c := range u.chunks {
+		byOrig[u.orig[c]] = c
+	}
+	out := make([][]byte, len(u.chunks))
+	for i, c := range byOrig {
+		if out[i], err = sealer.Seal(uint64(i), c.GetData(), i == len(u.chunks)-1); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, sealer.Header(), nil
 }
 
 // filled returns a model of spec whose every value is v.

@@ -180,12 +180,12 @@ func TestHostileParticipant(t *testing.T) {
 			u := honestUpload(2, base, valid, chunk)
 			u.chunks[0], u.chunks[1] = u.chunks[1], u.chunks[0]
 			return u
-		}, []string{"out of order", "got sequence number 1, want 0"}, true},
+		}, []string{"bad_stream", "out of order", "got chunk 1, want 0"}, true},
 		{"chunk sequence gap", func() upload {
 			u := honestUpload(2, base, valid, chunk)
 			u.chunks[2].Seq = 3
 			return u
-		}, []string{"out of order", "got sequence number 3, want 2"}, true},
+		}, []string{"bad_stream", "out of order", "got chunk 3, want 2"}, true},
 		{"hash does not match the bytes", func() upload {
 			u := honestUpload(2, base, valid, chunk)
 			other := sha256.Sum256([]byte("something else"))
@@ -200,7 +200,7 @@ func TestHostileParticipant(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
 			defer scancel()
-			resp, err := tc.u().send(sctx, agg)
+			resp, err := tc.u().send(sctx, agg, "rogue")
 			var reason string
 			switch {
 			case err != nil:
@@ -257,7 +257,7 @@ func TestHostileParticipant(t *testing.T) {
 		mallory := confedv1.NewAggregatorClient(f.dialAs(t, pki.RoleParticipant, "mallory", task.GetAggregatorAddress(), pki.RoleAggregator))
 		sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
 		defer scancel()
-		resp, err := honestUpload(2, base, valid, chunk).send(sctx, mallory)
+		resp, err := honestUpload(2, base, valid, chunk).send(sctx, mallory, "mallory")
 		if err == nil {
 			t.Fatalf("update from a participant outside participants.expected answered %v, want an error", resp)
 		}
@@ -280,7 +280,7 @@ func TestHostileParticipant(t *testing.T) {
 		cleveland := confedv1.NewAggregatorClient(f.dialAs(t, pki.RoleParticipant, "cleveland", task.GetAggregatorAddress(), pki.RoleAggregator))
 		sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
 		defer scancel()
-		resp, err := honestUpload(2, base, filled(t, spec, 0.5), chunk).send(sctx, cleveland)
+		resp, err := honestUpload(2, base, filled(t, spec, 0.5), chunk).send(sctx, cleveland, "cleveland")
 		if err == nil {
 			t.Fatalf("second submission of an included participant answered %v, want an error", resp)
 		}
