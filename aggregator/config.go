@@ -3,6 +3,7 @@ package aggregator
 import (
 	"path/filepath"
 
+	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/yamlcfg"
 )
 
@@ -29,6 +30,10 @@ type Config struct {
 	// ChunkSize is the size of the chunks models and updates are streamed
 	// in, 4KiB to 4MiB (default 1MiB).
 	ChunkSize yamlcfg.ByteSize `yaml:"chunk_size"`
+	// Attestation names the TEE this aggregator runs in (tee) and the
+	// policy that the evidence of earlier aggregator instances must meet
+	// before the aggregator builds on a model they signed. Required.
+	Attestation provider.Policy `yaml:"attestation"`
 	// Log sets the level and format of the logs.
 	Log yamlcfg.LogConfig `yaml:"log"`
 
@@ -79,6 +84,18 @@ func (c Config) Validate() error {
 		c.TLS.Validate(l, "tls"),
 		yamlcfg.InRange(l, "max_concurrent_updates", c.MaxConcurrentUpdates, 1, concurrentUpdatesLimit),
 		yamlcfg.InRange(l, "chunk_size", c.ChunkSize, chunkSizeMin, chunkSizeMax),
+		checkPolicy(l, "attestation", c.Attestation),
 		c.Log.Validate(l, "log"),
 	)
+}
+
+// checkPolicy validates an attestation policy, naming its key.
+func checkPolicy(l *yamlcfg.Locator, key string, p provider.Policy) error {
+	if p.TEE == "" {
+		return l.Errorf(key+".tee", "want sev-snp, tdx, sgx or simulated (INSECURE)")
+	}
+	if err := p.Validate(); err != nil {
+		return l.Errorf(key, "%v", err)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/yamlcfg"
 )
 
@@ -30,7 +31,8 @@ func writeConfigTestFiles(t *testing.T, yaml string) (path, conf string) {
 	return path, conf
 }
 
-const configTestYAML = `coordinator: 127.0.0.1:7443
+const configTestYAML = `attestation: {tee: simulated}
+coordinator: 127.0.0.1:7443
 tls:
   cert: tls/aggregator.pem
   key: tls/aggregator.key
@@ -53,16 +55,17 @@ func TestConfigLoad(t *testing.T) {
 	}{
 		{"defaults, relative TLS paths", configTestYAML, func(conf string) Config {
 			return Config{Listen: "127.0.0.1:7444", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
-				MaxConcurrentUpdates: 2, ChunkSize: yamlcfg.MiB, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}}
+				MaxConcurrentUpdates: 2, ChunkSize: yamlcfg.MiB, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}, Attestation: provider.Policy{TEE: "simulated"}}
 		}},
 		{"every key set", configTestYAML + "listen: 0.0.0.0:0\nmax_concurrent_updates: 64\nchunk_size: 4KiB\nlog: {level: warn, format: json}\n",
 			func(conf string) Config {
 				return Config{Listen: "0.0.0.0:0", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
-					MaxConcurrentUpdates: 64, ChunkSize: 4 * yamlcfg.KiB, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}}
+					MaxConcurrentUpdates: 64, ChunkSize: 4 * yamlcfg.KiB, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}, Attestation: provider.Policy{TEE: "simulated"}}
 			}},
 		{"chunk size in bytes", configTestYAML + "chunk_size: 4194304\n", func(conf string) Config {
 			c := Default()
 			c.Coordinator, c.TLS, c.ChunkSize = "127.0.0.1:7443", configTestTLS(conf), 4*yamlcfg.MiB
+			c.Attestation = provider.Policy{TEE: "simulated"}
 			return c
 		}},
 	}
@@ -88,34 +91,34 @@ func TestConfigLoadErrors(t *testing.T) {
 		want []string // each prefixed with the file name; {conf} is its directory
 	}{
 		{"typo", configTestYAML + "max_concurrent_update: 4\n", []string{
-			`:6: max_concurrent_update: unknown key (did you mean "max_concurrent_updates"?)`,
+			`:7: max_concurrent_update: unknown key (did you mean "max_concurrent_updates"?)`,
 		}},
 		{"wrong type", configTestYAML + "max_concurrent_updates: many\n", []string{
-			`:6: max_concurrent_updates: expected an integer, got "many"`,
+			`:7: max_concurrent_updates: expected an integer, got "many"`,
 		}},
 		{"too many updates", configTestYAML + "max_concurrent_updates: 65\n", []string{
-			`:6: max_concurrent_updates: must be between 1 and 64, got 65`,
+			`:7: max_concurrent_updates: must be between 1 and 64, got 65`,
 		}},
 		{"chunk too small", configTestYAML + "chunk_size: 1KiB\n", []string{
-			`:6: chunk_size: must be between 4KiB and 4MiB, got 1KiB`,
+			`:7: chunk_size: must be between 4KiB and 4MiB, got 1KiB`,
 		}},
 		{"chunk too large", configTestYAML + "chunk_size: 8MB\n", []string{
-			`:6: chunk_size: must be between 4KiB and 4MiB, got 8MB`,
+			`:7: chunk_size: must be between 4KiB and 4MiB, got 8MB`,
 		}},
 		{"chunk unit", configTestYAML + "chunk_size: 1mib\n", []string{
-			`:6: chunk_size: unknown unit "mib" in "1mib": expected B, kB, MB, GB, TB, KiB, MiB, GiB or TiB`,
+			`:7: chunk_size: unknown unit "mib" in "1mib": expected B, kB, MB, GB, TB, KiB, MiB, GiB or TiB`,
 		}},
 		{"missing coordinator", strings.Replace(configTestYAML, "coordinator: 127.0.0.1:7443\n", "", 1), []string{
 			`: coordinator: missing: expected host:port such as 127.0.0.1:7443`,
 		}},
 		{"missing TLS file", strings.Replace(configTestYAML, "tls/aggregator.key", "tls/agg.key", 1), []string{
-			`:4: tls.key: file "{conf}/tls/agg.key" does not exist`,
+			`:5: tls.key: file "{conf}/tls/agg.key" does not exist`,
 		}},
 		{"unknown TLS key", configTestYAML + "  crt: x.pem\n", []string{
-			`:6: tls.crt: unknown key (did you mean "cert"?)`,
+			`:7: tls.crt: unknown key (did you mean "cert"?)`,
 		}},
 		{"two documents", configTestYAML + "---\n", []string{
-			`:6: a second YAML document starts here: expected exactly one document (remove the "---" separator)`,
+			`:7: a second YAML document starts here: expected exactly one document (remove the "---" separator)`,
 		}},
 	}
 	for _, tt := range tests {
@@ -140,6 +143,7 @@ func TestConfigDefaultNeedsCoordinatorAndTLS(t *testing.T) {
 		"tls.cert: missing: expected the path of this daemon's PEM certificate",
 		"tls.key: missing: expected the path of this daemon's PEM private key",
 		"tls.ca: missing: expected the path of the federation's PEM CA certificate",
+		"attestation.tee: want sev-snp, tdx, sgx or simulated (INSECURE)",
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("Default().Validate() =\n%v\nwant\n%s", err, want)

@@ -25,9 +25,10 @@ import (
 
 // Options are run-time options that do not belong in the config file.
 type Options struct {
-	// TEE is the kind of TEE the aggregator runs in ("sev-snp", "tdx",
-	// "sgx"); ignored when InsecureSimulatedTEE is set.
-	TEE string
+	// Hooks replace hardware and network for verification (tests).
+	Hooks provider.Hooks
+	// Issuer, if set, replaces the TEE issuer (tests with fake hardware).
+	Issuer tee.Issuer
 	// InsecureSimulatedTEE runs without hardware protection (set by
 	// --insecure-simulated-tee). Never in production.
 	InsecureSimulatedTEE bool
@@ -121,19 +122,21 @@ func newServer(ctx context.Context, cfg Config, opts Options, log *slog.Logger) 
 	if id.Role != pki.RoleAggregator {
 		return nil, fmt.Errorf("%s: certificate is for role %q, want %q", cfg.TLS.Cert, id.Role, pki.RoleAggregator)
 	}
-	kind := opts.TEE
-	if opts.InsecureSimulatedTEE {
-		kind = tee.KindSimulated
+	policy := cfg.Attestation
+	if policy.Kind() == tee.KindSimulated {
 		log.Warn("INSECURE: running in the simulated TEE; updates have no hardware protection")
 	}
 	teeOpts := tee.Options{AllowInsecureSimulated: opts.InsecureSimulatedTEE}
-	issuer, err := provider.Issuer(kind, teeOpts)
-	if err != nil {
-		return nil, fmt.Errorf("aggregator TEE: %w", err)
+	issuer := opts.Issuer
+	if issuer == nil {
+		var err error
+		if issuer, err = provider.Issuer(policy.Kind(), teeOpts); err != nil {
+			return nil, fmt.Errorf("aggregator TEE: %w", err)
+		}
 	}
-	verifier, err := provider.Verifier(kind, teeOpts)
+	verifier, err := provider.Verifier(policy, teeOpts, opts.Hooks)
 	if err != nil {
-		return nil, fmt.Errorf("aggregator TEE: %w", err)
+		return nil, fmt.Errorf("verifying earlier aggregators: %w", err)
 	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

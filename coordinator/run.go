@@ -34,6 +34,8 @@ type Options struct {
 	Now func() time.Time
 	// Tick is how often deadlines are checked (default 100ms).
 	Tick time.Duration
+	// Hooks replace hardware and network for verification (tests).
+	Hooks provider.Hooks
 	// OnListen, if set, is called with the bound address once serving.
 	OnListen func(addr net.Addr)
 }
@@ -62,7 +64,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if opts.InsecureSimulatedTEE {
 		log.Warn("INSECURE: accepting an aggregator in the simulated TEE; updates are not protected by hardware")
 	}
-	verifier, err := provider.Verifier(rc.TEE.Aggregator, tee.Options{AllowInsecureSimulated: opts.InsecureSimulatedTEE})
+	verifier, err := provider.Verifier(rc.TEE.AggregatorPolicy(), tee.Options{AllowInsecureSimulated: opts.InsecureSimulatedTEE}, opts.Hooks)
 	if err != nil {
 		return fmt.Errorf("aggregator attestation: %w", err)
 	}

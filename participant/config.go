@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/yamlcfg"
 )
 
@@ -30,6 +31,11 @@ type Config struct {
 	Trainer TrainerConfig `yaml:"trainer"`
 	// Reconnect is the back-off after losing the coordinator.
 	Reconnect ReconnectConfig `yaml:"reconnect"`
+	// AggregatorAttestation is this institution's own policy for the
+	// aggregator: the TEE it must run in and what its evidence must show.
+	// Nothing is sent to an aggregator that does not meet it, whatever the
+	// coordinator says. Required.
+	AggregatorAttestation provider.Policy `yaml:"aggregator_attestation"`
 	// StateDir, if set, is where the participant keeps state across
 	// restarts; it is created if missing, but its parent must exist.
 	StateDir string `yaml:"state_dir"`
@@ -122,6 +128,7 @@ func (c Config) Validate() error {
 		c.Data.validate(l),
 		l.OneOf("trainer.kind", c.Trainer.Kind, trainerBuiltinLogReg),
 		c.Reconnect.validate(l),
+		checkPolicy(l, "aggregator_attestation", c.AggregatorAttestation),
 		stateDir,
 		c.Log.Validate(l, "log"),
 	)
@@ -155,4 +162,15 @@ func (r ReconnectConfig) validate(l *yamlcfg.Locator) error {
 		}
 	}
 	return yamlcfg.Join(errs...)
+}
+
+// checkPolicy validates an attestation policy, naming its key.
+func checkPolicy(l *yamlcfg.Locator, key string, p provider.Policy) error {
+	if p.TEE == "" {
+		return l.Errorf(key+".tee", "want sev-snp, tdx, sgx or simulated (INSECURE)")
+	}
+	if err := p.Validate(); err != nil {
+		return l.Errorf(key, "%v", err)
+	}
+	return nil
 }

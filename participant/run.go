@@ -28,9 +28,8 @@ type Options struct {
 	// InsecureSimulatedTEE accepts models signed by an aggregator in the
 	// simulated TEE (set by --insecure-simulated-tee).
 	InsecureSimulatedTEE bool
-	// AggregatorTEE is the kind of TEE the aggregator must prove it runs in
-	// (default sev-snp); ignored when InsecureSimulatedTEE is set.
-	AggregatorTEE string
+	// Hooks replace hardware and network for verification (tests).
+	Hooks provider.Hooks
 	// ExitWhenFinished returns from Run once the federation has finished.
 	ExitWhenFinished bool
 	Logger           *slog.Logger
@@ -108,18 +107,11 @@ func newDaemon(cfg Config, opts Options) (*daemon, error) {
 	if id.Role != pki.RoleParticipant {
 		return nil, fmt.Errorf("%s: certificate is for role %q, want %q", cfg.TLS.Cert, id.Role, pki.RoleParticipant)
 	}
-	kind := opts.AggregatorTEE
-	switch {
-	case opts.InsecureSimulatedTEE:
-		kind = tee.KindSimulated
-	case kind == "":
-		kind = tee.KindSEVSNP
-	}
-	v, err := provider.Verifier(kind, tee.Options{AllowInsecureSimulated: opts.InsecureSimulatedTEE})
+	v, err := provider.Verifier(cfg.AggregatorAttestation, tee.Options{AllowInsecureSimulated: opts.InsecureSimulatedTEE}, opts.Hooks)
 	if err != nil {
 		return nil, fmt.Errorf("verifying the aggregator: %w", err)
 	}
-	if opts.InsecureSimulatedTEE {
+	if cfg.AggregatorAttestation.Kind() == tee.KindSimulated {
 		log.Warn("INSECURE: accepting an aggregator in the simulated TEE; this site's update is not protected by hardware")
 	}
 	all, _, err := heartdisease.Load(cfg.Data.Path)

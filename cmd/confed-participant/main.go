@@ -7,16 +7,13 @@ import (
 	"os"
 
 	"github.com/confed/confed/internal/daemon"
-	"github.com/confed/confed/internal/tee"
 	"github.com/confed/confed/participant"
 )
 
 func main() {
 	var exitWhenFinished bool
-	var aggregatorTEE string
 	daemon.Main("confed-participant", func(fs *flag.FlagSet, _ *daemon.Flags) {
 		fs.BoolVar(&exitWhenFinished, "exit-when-finished", false, "exit once the federation has run all its rounds")
-		fs.StringVar(&aggregatorTEE, "aggregator-tee", tee.KindSEVSNP, "TEE the aggregator must prove it runs in: sev-snp, tdx or sgx")
 	}, func(ctx context.Context, f *daemon.Flags) error {
 		cfg, err := participant.Load(f.Config)
 		if err != nil {
@@ -27,8 +24,7 @@ func main() {
 			return err
 		}
 		return participant.Run(ctx, cfg, participant.Options{
-			InsecureSimulatedTEE: f.InsecureSimulatedTEE, AggregatorTEE: aggregatorTEE,
-			ExitWhenFinished: exitWhenFinished, Logger: log,
+			InsecureSimulatedTEE: f.InsecureSimulatedTEE, ExitWhenFinished: exitWhenFinished, Logger: log,
 		})
 	})
 }

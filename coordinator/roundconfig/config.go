@@ -1,6 +1,11 @@
 package roundconfig
 
 import (
+	"github.com/confed/confed/internal/tee/provider"
+	"github.com/confed/confed/internal/tee/sgx"
+	"github.com/confed/confed/internal/tee/snp"
+	"github.com/confed/confed/internal/tee/tdx"
+
 	"time"
 
 	"github.com/confed/confed/internal/yamlcfg"
@@ -108,6 +113,18 @@ type TEE struct {
 	// Participants is the TEE participants must attest to: none (no
 	// attestation), simulated (INSECURE, as above), sev-snp, tdx or sgx.
 	Participants string `yaml:"participants"`
+	// The attestation policy for each kind: what the aggregator's evidence
+	// must show. Only the section of tee.aggregator's kind is used, and it
+	// is required for sev-snp, tdx and sgx.
+	SEVSNP    snp.Policy               `yaml:"sev-snp"`
+	TDX       tdx.Policy               `yaml:"tdx"`
+	SGX       sgx.Policy               `yaml:"sgx"`
+	Simulated provider.SimulatedPolicy `yaml:"simulated"`
+}
+
+// AggregatorPolicy is the policy the aggregator's evidence must meet.
+func (t TEE) AggregatorPolicy() provider.Policy {
+	return provider.Policy{TEE: t.Aggregator, SEVSNP: t.SEVSNP, TDX: t.TDX, SGX: t.SGX, Simulated: t.Simulated}
 }
 
 // Insecure reports whether t relies on the simulated TEE anywhere, in which

@@ -150,8 +150,23 @@ func (a Aggregation) validate(l *yamlcfg.Locator, m ModelSpec) error {
 }
 
 func (t TEE) validate(l *yamlcfg.Locator) error {
-	return yamlcfg.Join(
+	errs := []error{
 		l.OneOf("tee.aggregator", t.Aggregator, aggregatorTEEs...),
 		l.OneOf("tee.participants", t.Participants, participantTEEs...),
-	)
+	}
+	switch t.Aggregator {
+	case "sev-snp":
+		if err := t.SEVSNP.Validate(); err != nil {
+			errs = append(errs, l.Errorf("tee.sev-snp", "%v", err))
+		}
+	case "tdx":
+		errs = append(errs, t.TDX.ValidateAt(l, "tee.tdx"))
+	case "sgx":
+		errs = append(errs, t.SGX.ValidateAt(l, "tee.sgx"))
+	case TEESimulated:
+		if err := t.AggregatorPolicy().Validate(); err != nil {
+			errs = append(errs, l.Errorf("tee.simulated", "%v", err))
+		}
+	}
+	return yamlcfg.Join(errs...)
 }

@@ -75,7 +75,7 @@ func demo(ctx context.Context, o demoOptions, out io.Writer) error {
 	if err := followRounds(ctx, c, procs[:2], out); err != nil {
 		return err
 	}
-	v, err := provider.Verifier(tee.KindSimulated, tee.Options{AllowInsecureSimulated: true})
+	v, err := provider.SimulatedVerifier(tee.Options{AllowInsecureSimulated: true})
 	if err != nil {
 		return err
 	}

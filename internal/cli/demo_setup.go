@@ -103,14 +103,15 @@ func writeDemoConfigs(l demoLayout, roundCfg []byte, dataDir string) error {
 	files := map[string]string{
 		"federation.yaml":  string(roundCfg),
 		"coordinator.yaml": fmt.Sprintf("listen: %s\ndatabase: coordinator.db\nround_config: federation.yaml\naggregator_address: %s\n%s", l.coordAddr, l.aggAddr, tlsYAML(l, "coordinator")),
-		"aggregator.yaml":  fmt.Sprintf("listen: %s\ncoordinator: %s\n%s", l.aggAddr, l.coordAddr, tlsYAML(l, "aggregator")),
+		"aggregator.yaml":  fmt.Sprintf("listen: %s\ncoordinator: %s\n%s%s", l.aggAddr, l.coordAddr, tlsYAML(l, "aggregator"), simulatedPolicy("attestation")),
 	}
 	for _, h := range heartdisease.Hospitals {
 		dst := filepath.Join(l.data, h.Name, h.File)
 		if err := copyFile(filepath.Join(dataDir, h.File), dst); err != nil {
 			return fmt.Errorf("copying data of %s: %w", h.Name, err)
 		}
-		files["participant-"+h.Name+".yaml"] = fmt.Sprintf("coordinator: %s\ndata:\n  format: uci-heart-disease\n  path: %s\n%s", l.coordAddr, dst, tlsYAML(l, h.Name))
+		files["participant-"+h.Name+".yaml"] = fmt.Sprintf("coordinator: %s\ndata:\n  format: uci-heart-disease\n  path: %s\n%s%s",
+			l.coordAddr, dst, tlsYAML(l, h.Name), simulatedPolicy("aggregator_attestation"))
 	}
 	for name, content := range files {
 		if err := os.WriteFile(l.path(name), []byte(content), 0o644); err != nil {
@@ -118,6 +119,12 @@ func writeDemoConfigs(l demoLayout, roundCfg []byte, dataDir string) error {
 		}
 	}
 	return nil
+}
+
+// simulatedPolicy is the demo's attestation policy: the INSECURE simulated
+// TEE, which each daemon also accepts only with --insecure-simulated-tee.
+func simulatedPolicy(key string) string {
+	return key + ":\n  tee: simulated  # INSECURE: no TEE hardware on this machine\n"
 }
 
 func copyFile(src, dst string) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/confed/confed/internal/modelio"
 	"github.com/confed/confed/internal/tee"
 	"github.com/confed/confed/internal/tee/provider"
+	"github.com/confed/confed/internal/yamlcfg"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -28,18 +29,14 @@ func modelGet(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	round := fs.Int64("round", -1, "round of the model (default: the latest published)")
 	out := fs.String("o", "", "output file (safetensors)")
 	federation := fs.String("federation", "", "federation the model must belong to")
-	teeKind := fs.String("tee", tee.KindSEVSNP, "TEE the aggregator must have run in")
+	policyFile := fs.String("policy", "", "attestation policy the aggregator's evidence must meet (YAML: tee plus its section; see docs/attestation.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" || *federation == "" {
 		return fmt.Errorf("%w: -o FILE and --federation NAME are required", errUsage)
 	}
-	kind := *teeKind
-	if c.insecureSimulated {
-		kind = tee.KindSimulated
-	}
-	v, err := provider.Verifier(kind, tee.Options{AllowInsecureSimulated: c.insecureSimulated})
+	v, err := verifierFor(*policyFile, c.insecureSimulated)
 	if err != nil {
 		return err
 	}
@@ -89,4 +86,35 @@ func writeModelFile(path string, m *model.Model) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// verifierFor builds the verifier of a policy file; with no file, only the
+// INSECURE simulated TEE can be accepted, and only when allowed.
+func verifierFor(policyFile string, insecure bool) (tee.Verifier, error) {
+	opts := tee.Options{AllowInsecureSimulated: insecure}
+	if policyFile == "" {
+		if !insecure {
+			return nil, fmt.Errorf("%w: --policy FILE is required (or --insecure-simulated-tee for a simulated aggregator)", errUsage)
+		}
+		return provider.SimulatedVerifier(opts)
+	}
+	p, err := loadPolicy(policyFile)
+	if err != nil {
+		return nil, err
+	}
+	return provider.Verifier(p, opts, provider.Hooks{})
+}
+
+// loadPolicy reads an attestation policy file strictly.
+func loadPolicy(path string) (provider.Policy, error) {
+	return yamlcfg.Load(path, "attestation policy", func(file string, data []byte) (provider.Policy, error) {
+		var p provider.Policy
+		if _, err := yamlcfg.Decode(file, data, &p); err != nil {
+			return p, err
+		}
+		if err := p.Validate(); err != nil {
+			return p, fmt.Errorf("%s: %w", file, err)
+		}
+		return p, nil
+	})
 }

@@ -264,6 +264,7 @@ func (f *fed) startCoordinatorOn(ctx context.Context, lis net.Listener, log *slo
 // startAggregatorLogged is startAggregator with the logger given.
 func (f *fed) startAggregatorLogged(ctx context.Context, log *slog.Logger) {
 	cfg := aggregator.Default()
+	cfg.Attestation = simulatedPolicy
 	cfg.Listen = f.aggAddr
 	cfg.Coordinator = f.coordAddr
 	cfg.TLS = f.issue(pki.RoleAggregator, "aggregator", "127.0.0.1")
@@ -276,6 +277,7 @@ func (f *fed) startAggregatorLogged(ctx context.Context, log *slog.Logger) {
 // f.participants like startParticipants'.
 func (f *fed) startParticipant(ctx context.Context, h heartdisease.Hospital, log *slog.Logger) {
 	cfg := participant.Default()
+	cfg.AggregatorAttestation = simulatedPolicy
 	cfg.Coordinator = f.coordAddr
 	cfg.Data.Path = filepath.Join(dataDir, h.File)
 	cfg.TLS = f.issue(pki.RoleParticipant, h.Name)

@@ -18,11 +18,16 @@ import (
 	"github.com/confed/confed/internal/heartdisease"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/pki"
+	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/yamlcfg"
 	"github.com/confed/confed/participant"
 )
 
 const federation = "e2e"
+
+// simulatedPolicy accepts the INSECURE simulated TEE (the daemons also need
+// InsecureSimulatedTEE).
+var simulatedPolicy = provider.Policy{TEE: "simulated"}
 
 // fed is a federation under test.
 type fed struct {
@@ -107,6 +112,7 @@ func (f *fed) startCoordinator(ctx context.Context, lis net.Listener) {
 
 func (f *fed) startAggregator(ctx context.Context) {
 	cfg := aggregator.Default()
+	cfg.Attestation = simulatedPolicy
 	cfg.Listen = f.aggAddr
 	cfg.Coordinator = f.coordAddr
 	cfg.TLS = f.issue(pki.RoleAggregator, "aggregator", "127.0.0.1")
@@ -119,6 +125,7 @@ func (f *fed) startAggregator(ctx context.Context) {
 func (f *fed) startParticipants(ctx context.Context) {
 	for _, h := range f.hospitals {
 		cfg := participant.Default()
+		cfg.AggregatorAttestation = simulatedPolicy
 		cfg.Coordinator = f.coordAddr
 		cfg.Data.Path = filepath.Join(dataDir, h.File)
 		cfg.TLS = f.issue(pki.RoleParticipant, h.Name)

@@ -1,27 +1,165 @@
-// Package provider chooses the TEE implementation named in a configuration.
+// Package provider chooses and configures the TEE implementation that a
+// configuration names: which evidence a daemon issues, and against which
+// policy it verifies a peer's evidence.
 package provider
 
 import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
 	"github.com/confed/confed/internal/tee"
+	"github.com/confed/confed/internal/tee/sgx"
 	"github.com/confed/confed/internal/tee/simulated"
+	"github.com/confed/confed/internal/tee/snp"
+	"github.com/confed/confed/internal/tee/tdx"
 )
 
-// Issuer returns the issuer for kind, or an error that says why it cannot be
-// used here (insecure mode not enabled, hardware missing, unsupported build).
+// Policy is an attestation policy as it appears in configuration files:
+// which TEE a peer must run in and, for each kind, what its evidence must
+// show. Only the section of the named kind is used.
+type Policy struct {
+	// TEE is the kind the peer must prove: sev-snp, tdx, sgx or simulated
+	// (INSECURE; accepted only with --insecure-simulated-tee).
+	TEE       string          `yaml:"tee"`
+	SEVSNP    snp.Policy      `yaml:"sev-snp"`
+	TDX       tdx.Policy      `yaml:"tdx"`
+	SGX       sgx.Policy      `yaml:"sgx"`
+	Simulated SimulatedPolicy `yaml:"simulated"`
+}
+
+// SimulatedPolicy restricts the simulated TEE's (forgeable) measurement.
+type SimulatedPolicy struct {
+	// Measurements, if set, is an allow-list of SHA-256 digests (64 hex).
+	Measurements []string `yaml:"measurements"`
+}
+
+// Kind is the evidence kind the policy asks for.
+func (p Policy) Kind() string {
+	if p.TEE == "simulated" {
+		return tee.KindSimulated
+	}
+	return p.TEE
+}
+
+// Validate checks the section of the named kind.
+func (p Policy) Validate() error {
+	switch p.Kind() {
+	case tee.KindSEVSNP:
+		return p.SEVSNP.Validate()
+	case tee.KindTDX:
+		return p.TDX.Validate()
+	case tee.KindSGX:
+		return p.SGX.Validate()
+	case tee.KindSimulated:
+		_, err := p.Simulated.measurements()
+		return err
+	case "":
+		return errors.New("tee: missing: want sev-snp, tdx, sgx or simulated")
+	}
+	return fmt.Errorf("tee: %q is not a TEE kind: want sev-snp, tdx, sgx or simulated", p.TEE)
+}
+
+func (s SimulatedPolicy) measurements() ([][]byte, error) {
+	var out [][]byte
+	for i, m := range s.Measurements {
+		b, err := decodeHex(m, 32)
+		if err != nil {
+			return nil, fmt.Errorf("simulated.measurements[%d]: %w", i, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// Hooks replace what hardware or the network would provide; tests use them
+// with the fakes of internal/tee/snp/snptest.
+type Hooks struct {
+	SNP snp.Options
+	TDX tdx.Options
+	// Now, if set, is the time at which certificates must be valid
+	// (auditors verifying archived evidence).
+	Now func() time.Time
+}
+
+// Verifier returns a verifier of evidence against p.
+func Verifier(p Policy, opts tee.Options, h Hooks) (tee.Verifier, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("attestation policy: %w", err)
+	}
+	switch p.Kind() {
+	case tee.KindSimulated:
+		if !opts.AllowInsecureSimulated {
+			return nil, tee.ErrInsecureRefused
+		}
+		ms, _ := p.Simulated.measurements()
+		return simulated.NewVerifier(opts, ms...), nil
+	case tee.KindSEVSNP:
+		o := h.SNP
+		if h.Now != nil {
+			o.Now = h.Now
+		}
+		return snp.NewVerifier(p.SEVSNP, o)
+	case tee.KindTDX:
+		o := h.TDX
+		if h.Now != nil {
+			o.Now = h.Now
+		}
+		return tdx.NewVerifier(p.TDX, o)
+	case tee.KindSGX:
+		return sgx.NewVerifier(p.SGX)
+	}
+	return nil, tee.ErrUnsupportedVerifier(p.TEE)
+}
+
+// SimulatedVerifier is the verifier of an INSECURE simulated peer with no
+// measurement restriction.
+func SimulatedVerifier(opts tee.Options) (tee.Verifier, error) {
+	return Verifier(Policy{TEE: "simulated"}, opts, Hooks{})
+}
+
+// Issuer returns the issuer for kind on this machine, or an error that says
+// why it cannot be used here (insecure mode not enabled, hardware missing,
+// unsupported build).
 func Issuer(kind string, opts tee.Options) (tee.Issuer, error) {
-	if kind == tee.KindSimulated || kind == "simulated" {
+	switch kind {
+	case tee.KindSimulated, "simulated":
 		return simulated.NewIssuer(opts)
+	case tee.KindSEVSNP:
+		return snp.NewIssuer()
+	case tee.KindTDX:
+		return tdx.NewIssuer()
+	case tee.KindSGX:
+		return sgx.NewIssuer()
 	}
 	return nil, tee.ErrUnsupported(kind)
 }
 
-// Verifier returns the verifier for evidence of kind.
-func Verifier(kind string, opts tee.Options) (tee.Verifier, error) {
-	if kind == tee.KindSimulated || kind == "simulated" {
-		if !opts.AllowInsecureSimulated {
-			return nil, tee.ErrInsecureRefused
-		}
-		return simulated.NewVerifier(opts), nil
+func decodeHex(s string, n int) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if len(s) != 2*n {
+		return nil, fmt.Errorf("want %d hex characters, got %d", 2*n, len(s))
 	}
-	return nil, tee.ErrUnsupportedVerifier(kind)
+	out := make([]byte, n)
+	for i := range n {
+		hi, lo := unhex(s[2*i]), unhex(s[2*i+1])
+		if hi < 0 || lo < 0 {
+			return nil, fmt.Errorf("%q is not hex", s)
+		}
+		out[i] = byte(hi<<4 | lo)
+	}
+	return out, nil
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }

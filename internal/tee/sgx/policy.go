@@ -38,7 +38,7 @@ type Policy struct {
 	// `ego signerid`. It requires ProductID.
 	SignerID string `yaml:"signer_id"`
 	// ProductID is the required ISVPRODID. Required with SignerID.
-	ProductID *uint16 `yaml:"product_id"`
+	ProductID *uint16 `yaml:"product_id,omitempty"`
 	// MinimumSVN is the minimum ISVSVN (the enclave's security version).
 	MinimumSVN uint16 `yaml:"minimum_svn"`
 	// AllowedTCBStatuses are the TCB statuses accepted besides UpToDate,

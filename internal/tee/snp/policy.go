@@ -30,7 +30,7 @@ type Policy struct {
 	// MinimumGuestSVN is the minimum guest security version number.
 	MinimumGuestSVN uint32 `yaml:"minimum_guest_svn"`
 	// VMPL is the only VMPL accepted (0 to 3); nil means 0.
-	VMPL *int `yaml:"vmpl"`
+	VMPL *int `yaml:"vmpl,omitempty"`
 	// AllowSMT accepts guests whose policy allows simultaneous
 	// multithreading and hosts that run with SMT on.
 	AllowSMT bool `yaml:"allow_smt"`
@@ -65,7 +65,7 @@ type Collateral struct {
 	Bundle string `yaml:"bundle"`
 	// CheckRevocations checks AMD's CRL for a revoked ASK/ASVK; if the CRL
 	// cannot be had, verification fails. Default true.
-	CheckRevocations *bool `yaml:"check_revocations"`
+	CheckRevocations *bool `yaml:"check_revocations,omitempty"`
 	// MaxAge is how long a cached CRL is used before it is fetched again
 	// (default 24h). Certificates are cached for ever: their URL names the
 	// chip and TCB, so its content never changes.
