@@ -41,6 +41,9 @@ type engine struct {
 	// updateSHA holds the update hash the aggregator reported for each
 	// included participant of the round in progress.
 	updateSHA map[string][]byte
+	// events are the problems participants reported in the round in
+	// progress (e.g. refusing the aggregator's attestation).
+	events    []*confedv1.RoundEvent
 	nextRound uint64
 	published int
 	latest    *published
@@ -249,6 +252,7 @@ func (e *engine) openRound(now time.Time) {
 	}
 	e.m = m
 	e.updateSHA = map[string][]byte{}
+	e.events = nil
 	e.nextRound++
 	e.persist()
 	e.log.Info("round opened", logging.KeyRound, n, "global_round", e.latest.round)
@@ -284,7 +288,9 @@ func (e *engine) apply(effects []round.Effect) {
 }
 
 func (e *engine) roundFailed(reason string) {
+	reason += e.eventSummary()
 	st := e.decorate(e.m.Status())
+	st.Reason = reason
 	r := e.m.Round()
 	e.m = nil
 	e.sendAgg(&confedv1.AggregationTask{
@@ -351,6 +357,7 @@ func (e *engine) persist() {
 func (e *engine) decorate(st *confedv1.RoundStatus) *confedv1.RoundStatus {
 	st.TeeKind = e.teeKind()
 	st.Insecure = e.insecure()
+	st.Events = e.events
 	return st
 }
 

@@ -4,11 +4,13 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/confed/confed/coordinator/round"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/tee"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func hexs(b []byte) string { return hex.EncodeToString(b) }
@@ -195,4 +197,39 @@ func (e *engine) subscribe() (<-chan struct{}, func()) {
 		defer e.mu.Unlock()
 		delete(e.subs, ch)
 	}
+}
+
+// reportProblem records a participant's report about the round in progress.
+func (e *engine) reportProblem(participant string, r *confedv1.ProblemReport) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, err := e.current(r.GetRound()); err != nil {
+		return err
+	}
+	if len(e.events) >= maxEvents {
+		return fmt.Errorf("round %d already holds %d reports", r.GetRound(), maxEvents)
+	}
+	e.events = append(e.events, &confedv1.RoundEvent{Participant: participant, Kind: r.GetKind(),
+		Reason: r.GetReason(), At: timestamppb.New(e.now())})
+	e.log.Warn("participant reported a problem", logging.KeyRound, r.GetRound(), logging.KeyParticipant, participant,
+		"kind", r.GetKind(), logging.KeyReason, r.GetReason())
+	e.persist()
+	return nil
+}
+
+// maxEvents bounds the reports kept for one round.
+const maxEvents = 256
+
+// eventSummary is appended to a failed round's reason: what participants
+// reported, one line each, so the ledger records why they did not take part.
+func (e *engine) eventSummary() string {
+	if len(e.events) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("; reported by participants:")
+	for _, ev := range e.events {
+		fmt.Fprintf(&b, " %s: %s: %s;", ev.GetParticipant(), ev.GetKind(), ev.GetReason())
+	}
+	return strings.TrimSuffix(b.String(), ";")
 }

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"crypto/sha256"
+	"unicode/utf8"
 
 	"errors"
 	"fmt"
@@ -42,6 +43,23 @@ func (s *federationService) Join(ctx context.Context, req *confedv1.JoinRequest)
 		Federation: s.e.rc.Federation, Participant: id.Name,
 		Rounds: uint64(s.e.rc.Rounds), ConfigSha256: s.e.cfgSHA[:],
 	}, nil
+}
+
+// maxReportReason bounds a participant's free-text reason.
+const maxReportReason = 2048
+
+func (s *federationService) ReportProblem(ctx context.Context, req *confedv1.ProblemReport) (*confedv1.ProblemReportResponse, error) {
+	id, err := s.participant(ctx)
+	if err != nil {
+		return nil, toStatus(err, codes.PermissionDenied)
+	}
+	if len(req.GetReason()) > maxReportReason || len(req.GetKind()) > 64 || !utf8.ValidString(req.GetReason()) {
+		return nil, status.Errorf(codes.InvalidArgument, "report kind at most 64 bytes and reason at most %d bytes of UTF-8", maxReportReason)
+	}
+	if err := s.e.reportProblem(id.Name, req); err != nil {
+		return nil, toStatus(err, codes.FailedPrecondition)
+	}
+	return &confedv1.ProblemReportResponse{}, nil
 }
 
 func (s *federationService) WatchTasks(_ *confedv1.WatchTasksRequest, srv confedv1.Federation_WatchTasksServer) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 
@@ -22,7 +23,9 @@ import (
 // transport: no byte of the update is sent unless the aggregator's evidence
 // verifies against this participant's policy, binds this very connection,
 // and carries a round key for this round.
-func (d *daemon) dialAggregator(t *confedv1.Task) (*grpc.ClientConn, error) {
+// The refusal, if the handshake refuses the aggregator, is stored in
+// refused so that the participant can tell the coordinator why.
+func (d *daemon) dialAggregator(t *confedv1.Task, refused *atomic.Pointer[error]) (*grpc.ClientConn, error) {
 	host, _, err := net.SplitHostPort(t.GetAggregatorAddress())
 	if err != nil {
 		return nil, fmt.Errorf("aggregator address %q: %w", t.GetAggregatorAddress(), err)
@@ -42,6 +45,11 @@ func (d *daemon) dialAggregator(t *confedv1.Task) (*grpc.ClientConn, error) {
 			}
 			_, err = b.KeyFor(round)
 			return err
+		},
+		OnHandshake: func(ev atls.Event) {
+			if ev.Err != nil {
+				refused.Store(&ev.Err)
+			}
 		},
 	})
 	if err != nil {

@@ -2,8 +2,11 @@ package participant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/confed/confed/internal/heartdisease"
@@ -29,6 +32,7 @@ func (d *daemon) runRound(ctx context.Context, t *confedv1.Task) {
 	switch {
 	case err != nil:
 		log.Error("round skipped", logging.KeyErr, err)
+		d.reportProblem(ctx, t.GetRound(), err)
 	case !resp.GetAccepted():
 		log.Warn("update not accepted", logging.KeyReason, resp.GetReason())
 	default:
@@ -47,6 +51,25 @@ func (d *daemon) trainAndSubmit(ctx context.Context, t *confedv1.Task) (*confedv
 		return nil, fmt.Errorf("training: %w", err)
 	}
 	return d.submit(ctx, t, global.SHA256, upd, metrics)
+}
+
+// reportProblem tells the coordinator why this participant could not take
+// part in a round, so that the operator sees it. Best effort.
+func (d *daemon) reportProblem(ctx context.Context, round uint64, err error) {
+	kind := "round_failed"
+	var refused *aggregatorRefused
+	if errors.As(err, &refused) {
+		kind = "aggregator_refused"
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	reason := err.Error()
+	if len(reason) > 1024 {
+		reason = strings.ToValidUTF8(reason[:1024], "")
+	}
+	if _, rerr := d.fed.ReportProblem(rctx, &confedv1.ProblemReport{Round: round, Kind: kind, Reason: reason}); rerr != nil {
+		d.log.Warn("could not report the problem to the coordinator", logging.KeyErr, rerr)
+	}
 }
 
 // modelSpec is the shape of the built-in trainer's model.
@@ -68,6 +91,9 @@ func (d *daemon) download(ctx context.Context, t *confedv1.Task) (*modelio.Downl
 		Federation: d.id.Federation, Verifier: d.verifier, Spec: spec,
 		SHA256: t.GetGlobalModelSha256(), MaxBytes: model.SafetensorsSize(spec),
 	})
+	if errors.Is(err, modelio.ErrUntrusted) {
+		return nil, &aggregatorRefused{err: fmt.Errorf("global model of round %d: %w", t.GetGlobalRound(), err)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("global model of round %d: %w", t.GetGlobalRound(), err)
 	}
@@ -138,12 +164,18 @@ func roundSeed(base, round uint64, name string) uint64 {
 
 // submit streams the update to the aggregator over an attested connection,
 // sealed to the round key that the aggregator's verified evidence binds.
-func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, upd *model.Model, metrics map[string]float64) (*confedv1.SubmitUpdateResponse, error) {
-	conn, err := d.dialAggregator(t)
+func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, upd *model.Model, metrics map[string]float64) (resp *confedv1.SubmitUpdateResponse, err error) {
+	var refused atomic.Pointer[error]
+	conn, err := d.dialAggregator(t, &refused)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
+	defer func() {
+		if e := refused.Load(); e != nil {
+			err = &aggregatorRefused{err: *e}
+		}
+	}()
 	size, sum, err := modelio.Digest(upd)
 	if err != nil {
 		return nil, err
@@ -164,9 +196,16 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 	if err := sendSealed(upd, sealer, up.Send); err != nil {
 		return nil, fmt.Errorf("sending update: %w", err)
 	}
-	resp, err := up.CloseAndRecv()
+	resp, err = up.CloseAndRecv()
 	if err != nil {
 		return nil, fmt.Errorf("aggregator: %w", err)
 	}
 	return resp, nil
 }
+
+// aggregatorRefused is a submission abandoned because the aggregator's
+// attestation did not meet this participant's policy.
+type aggregatorRefused struct{ err error }
+
+func (e *aggregatorRefused) Error() string { return "refused the aggregator: " + e.err.Error() }
+func (e *aggregatorRefused) Unwrap() error { return e.err }

@@ -18,6 +18,10 @@ import (
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
+// ErrUntrusted marks a model whose signer's evidence or signature does not
+// meet the verifier's policy.
+var ErrUntrusted = errors.New("the model's signer is not trusted")
+
 // Receiver yields the messages of a model download stream; it returns
 // io.EOF at the end.
 type Receiver interface {
@@ -58,7 +62,7 @@ func Receive(ctx context.Context, r Receiver, want Expect) (*Downloaded, error) 
 	}
 	v, err := manifest.Verify(ctx, h.GetSigned(), want.Verifier, want.Federation)
 	if err != nil {
-		return nil, fmt.Errorf("verifying model manifest: %w", err)
+		return nil, fmt.Errorf("verifying model manifest: %w: %w", ErrUntrusted, err)
 	}
 	mf := v.Manifest
 	if want.SHA256 != nil && !bytes.Equal(mf.GetModelSha256(), want.SHA256) {

@@ -1119,6 +1119,106 @@ func (*ModelChunk_Header) isModelChunk_Msg() {}
 
 func (*ModelChunk_Chunk) isModelChunk_Msg() {}
 
+// ProblemReport is a participant telling the coordinator why it could not
+// take part in a round (e.g. it refused the aggregator's attestation), so
+// that operators see the reason.
+type ProblemReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Round uint64                 `protobuf:"varint,1,opt,name=round,proto3" json:"round,omitempty"`
+	// kind is a machine-readable code: "aggregator_refused", "training_failed".
+	Kind          string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProblemReport) Reset() {
+	*x = ProblemReport{}
+	mi := &file_confed_v1_confed_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProblemReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProblemReport) ProtoMessage() {}
+
+func (x *ProblemReport) ProtoReflect() protoreflect.Message {
+	mi := &file_confed_v1_confed_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProblemReport.ProtoReflect.Descriptor instead.
+func (*ProblemReport) Descriptor() ([]byte, []int) {
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ProblemReport) GetRound() uint64 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *ProblemReport) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ProblemReport) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ProblemReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProblemReportResponse) Reset() {
+	*x = ProblemReportResponse{}
+	mi := &file_confed_v1_confed_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProblemReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProblemReportResponse) ProtoMessage() {}
+
+func (x *ProblemReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_confed_v1_confed_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProblemReportResponse.ProtoReflect.Descriptor instead.
+func (*ProblemReportResponse) Descriptor() ([]byte, []int) {
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{14}
+}
+
 type WatchRoundsRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	SignerPublicKey []byte                 `protobuf:"bytes,1,opt,name=signer_public_key,json=signerPublicKey,proto3" json:"signer_public_key,omitempty"`
@@ -1130,7 +1230,7 @@ type WatchRoundsRequest struct {
 
 func (x *WatchRoundsRequest) Reset() {
 	*x = WatchRoundsRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[13]
+	mi := &file_confed_v1_confed_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1242,7 @@ func (x *WatchRoundsRequest) String() string {
 func (*WatchRoundsRequest) ProtoMessage() {}
 
 func (x *WatchRoundsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[13]
+	mi := &file_confed_v1_confed_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1255,7 @@ func (x *WatchRoundsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRoundsRequest.ProtoReflect.Descriptor instead.
 func (*WatchRoundsRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{13}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchRoundsRequest) GetSignerPublicKey() []byte {
@@ -1192,7 +1292,7 @@ type AggregationParams struct {
 
 func (x *AggregationParams) Reset() {
 	*x = AggregationParams{}
-	mi := &file_confed_v1_confed_proto_msgTypes[14]
+	mi := &file_confed_v1_confed_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1304,7 @@ func (x *AggregationParams) String() string {
 func (*AggregationParams) ProtoMessage() {}
 
 func (x *AggregationParams) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[14]
+	mi := &file_confed_v1_confed_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1317,7 @@ func (x *AggregationParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AggregationParams.ProtoReflect.Descriptor instead.
 func (*AggregationParams) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{14}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AggregationParams) GetStrategy() string {
@@ -1253,7 +1353,7 @@ type ModelSpec struct {
 
 func (x *ModelSpec) Reset() {
 	*x = ModelSpec{}
-	mi := &file_confed_v1_confed_proto_msgTypes[15]
+	mi := &file_confed_v1_confed_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1365,7 @@ func (x *ModelSpec) String() string {
 func (*ModelSpec) ProtoMessage() {}
 
 func (x *ModelSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[15]
+	mi := &file_confed_v1_confed_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1378,7 @@ func (x *ModelSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelSpec.ProtoReflect.Descriptor instead.
 func (*ModelSpec) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{15}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ModelSpec) GetKind() string {
@@ -1331,7 +1431,7 @@ type AggregationTask struct {
 
 func (x *AggregationTask) Reset() {
 	*x = AggregationTask{}
-	mi := &file_confed_v1_confed_proto_msgTypes[16]
+	mi := &file_confed_v1_confed_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1443,7 @@ func (x *AggregationTask) String() string {
 func (*AggregationTask) ProtoMessage() {}
 
 func (x *AggregationTask) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[16]
+	mi := &file_confed_v1_confed_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1456,7 @@ func (x *AggregationTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AggregationTask.ProtoReflect.Descriptor instead.
 func (*AggregationTask) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{16}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AggregationTask) GetKind() AggregationTaskKind {
@@ -1452,7 +1552,7 @@ type RoundReadyRequest struct {
 
 func (x *RoundReadyRequest) Reset() {
 	*x = RoundReadyRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[17]
+	mi := &file_confed_v1_confed_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1564,7 @@ func (x *RoundReadyRequest) String() string {
 func (*RoundReadyRequest) ProtoMessage() {}
 
 func (x *RoundReadyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[17]
+	mi := &file_confed_v1_confed_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1577,7 @@ func (x *RoundReadyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundReadyRequest.ProtoReflect.Descriptor instead.
 func (*RoundReadyRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{17}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RoundReadyRequest) GetRound() uint64 {
@@ -1495,7 +1595,7 @@ type RoundReadyResponse struct {
 
 func (x *RoundReadyResponse) Reset() {
 	*x = RoundReadyResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[18]
+	mi := &file_confed_v1_confed_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1507,7 +1607,7 @@ func (x *RoundReadyResponse) String() string {
 func (*RoundReadyResponse) ProtoMessage() {}
 
 func (x *RoundReadyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[18]
+	mi := &file_confed_v1_confed_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1520,7 +1620,7 @@ func (x *RoundReadyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundReadyResponse.ProtoReflect.Descriptor instead.
 func (*RoundReadyResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{18}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{20}
 }
 
 type AdmitRequest struct {
@@ -1534,7 +1634,7 @@ type AdmitRequest struct {
 
 func (x *AdmitRequest) Reset() {
 	*x = AdmitRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[19]
+	mi := &file_confed_v1_confed_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1646,7 @@ func (x *AdmitRequest) String() string {
 func (*AdmitRequest) ProtoMessage() {}
 
 func (x *AdmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[19]
+	mi := &file_confed_v1_confed_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1659,7 @@ func (x *AdmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmitRequest.ProtoReflect.Descriptor instead.
 func (*AdmitRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{19}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AdmitRequest) GetRound() uint64 {
@@ -1593,7 +1693,7 @@ type AdmitResponse struct {
 
 func (x *AdmitResponse) Reset() {
 	*x = AdmitResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[20]
+	mi := &file_confed_v1_confed_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1605,7 +1705,7 @@ func (x *AdmitResponse) String() string {
 func (*AdmitResponse) ProtoMessage() {}
 
 func (x *AdmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[20]
+	mi := &file_confed_v1_confed_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1618,7 +1718,7 @@ func (x *AdmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmitResponse.ProtoReflect.Descriptor instead.
 func (*AdmitResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{20}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AdmitResponse) GetAdmitted() bool {
@@ -1653,7 +1753,7 @@ type SubmissionResult struct {
 
 func (x *SubmissionResult) Reset() {
 	*x = SubmissionResult{}
-	mi := &file_confed_v1_confed_proto_msgTypes[21]
+	mi := &file_confed_v1_confed_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1765,7 @@ func (x *SubmissionResult) String() string {
 func (*SubmissionResult) ProtoMessage() {}
 
 func (x *SubmissionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[21]
+	mi := &file_confed_v1_confed_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1778,7 @@ func (x *SubmissionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmissionResult.ProtoReflect.Descriptor instead.
 func (*SubmissionResult) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{21}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SubmissionResult) GetRound() uint64 {
@@ -1756,7 +1856,7 @@ type SubmissionAck struct {
 
 func (x *SubmissionAck) Reset() {
 	*x = SubmissionAck{}
-	mi := &file_confed_v1_confed_proto_msgTypes[22]
+	mi := &file_confed_v1_confed_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +1868,7 @@ func (x *SubmissionAck) String() string {
 func (*SubmissionAck) ProtoMessage() {}
 
 func (x *SubmissionAck) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[22]
+	mi := &file_confed_v1_confed_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +1881,7 @@ func (x *SubmissionAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmissionAck.ProtoReflect.Descriptor instead.
 func (*SubmissionAck) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{22}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SubmissionAck) GetInclude() bool {
@@ -1811,7 +1911,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[23]
+	mi := &file_confed_v1_confed_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +1923,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[23]
+	mi := &file_confed_v1_confed_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +1936,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{23}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PublishRequest) GetMsg() isPublishRequest_Msg {
@@ -1890,7 +1990,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[24]
+	mi := &file_confed_v1_confed_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +2002,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[24]
+	mi := &file_confed_v1_confed_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +2015,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{24}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PublishResponse) GetModelSha256() []byte {
@@ -1942,7 +2042,7 @@ type FailRoundRequest struct {
 
 func (x *FailRoundRequest) Reset() {
 	*x = FailRoundRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[25]
+	mi := &file_confed_v1_confed_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2054,7 @@ func (x *FailRoundRequest) String() string {
 func (*FailRoundRequest) ProtoMessage() {}
 
 func (x *FailRoundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[25]
+	mi := &file_confed_v1_confed_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2067,7 @@ func (x *FailRoundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailRoundRequest.ProtoReflect.Descriptor instead.
 func (*FailRoundRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{25}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FailRoundRequest) GetRound() uint64 {
@@ -1992,7 +2092,7 @@ type FailRoundResponse struct {
 
 func (x *FailRoundResponse) Reset() {
 	*x = FailRoundResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[26]
+	mi := &file_confed_v1_confed_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2104,7 @@ func (x *FailRoundResponse) String() string {
 func (*FailRoundResponse) ProtoMessage() {}
 
 func (x *FailRoundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[26]
+	mi := &file_confed_v1_confed_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2117,7 @@ func (x *FailRoundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailRoundResponse.ProtoReflect.Descriptor instead.
 func (*FailRoundResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{26}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{28}
 }
 
 type UpdateHeader struct {
@@ -2043,7 +2143,7 @@ type UpdateHeader struct {
 
 func (x *UpdateHeader) Reset() {
 	*x = UpdateHeader{}
-	mi := &file_confed_v1_confed_proto_msgTypes[27]
+	mi := &file_confed_v1_confed_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2055,7 +2155,7 @@ func (x *UpdateHeader) String() string {
 func (*UpdateHeader) ProtoMessage() {}
 
 func (x *UpdateHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[27]
+	mi := &file_confed_v1_confed_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2068,7 +2168,7 @@ func (x *UpdateHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateHeader.ProtoReflect.Descriptor instead.
 func (*UpdateHeader) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{27}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UpdateHeader) GetRound() uint64 {
@@ -2133,7 +2233,7 @@ type SealedChunk struct {
 
 func (x *SealedChunk) Reset() {
 	*x = SealedChunk{}
-	mi := &file_confed_v1_confed_proto_msgTypes[28]
+	mi := &file_confed_v1_confed_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2145,7 +2245,7 @@ func (x *SealedChunk) String() string {
 func (*SealedChunk) ProtoMessage() {}
 
 func (x *SealedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[28]
+	mi := &file_confed_v1_confed_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2158,7 +2258,7 @@ func (x *SealedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealedChunk.ProtoReflect.Descriptor instead.
 func (*SealedChunk) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{28}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SealedChunk) GetSeq() uint64 {
@@ -2196,7 +2296,7 @@ type SubmitUpdateRequest struct {
 
 func (x *SubmitUpdateRequest) Reset() {
 	*x = SubmitUpdateRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[29]
+	mi := &file_confed_v1_confed_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2208,7 +2308,7 @@ func (x *SubmitUpdateRequest) String() string {
 func (*SubmitUpdateRequest) ProtoMessage() {}
 
 func (x *SubmitUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[29]
+	mi := &file_confed_v1_confed_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2221,7 +2321,7 @@ func (x *SubmitUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitUpdateRequest.ProtoReflect.Descriptor instead.
 func (*SubmitUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{29}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SubmitUpdateRequest) GetMsg() isSubmitUpdateRequest_Msg {
@@ -2291,7 +2391,7 @@ type SubmitUpdateResponse struct {
 
 func (x *SubmitUpdateResponse) Reset() {
 	*x = SubmitUpdateResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[30]
+	mi := &file_confed_v1_confed_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2403,7 @@ func (x *SubmitUpdateResponse) String() string {
 func (*SubmitUpdateResponse) ProtoMessage() {}
 
 func (x *SubmitUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[30]
+	mi := &file_confed_v1_confed_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2416,7 @@ func (x *SubmitUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitUpdateResponse.ProtoReflect.Descriptor instead.
 func (*SubmitUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{30}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SubmitUpdateResponse) GetAccepted() bool {
@@ -2356,7 +2456,7 @@ type SubmissionStatus struct {
 
 func (x *SubmissionStatus) Reset() {
 	*x = SubmissionStatus{}
-	mi := &file_confed_v1_confed_proto_msgTypes[31]
+	mi := &file_confed_v1_confed_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2468,7 @@ func (x *SubmissionStatus) String() string {
 func (*SubmissionStatus) ProtoMessage() {}
 
 func (x *SubmissionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[31]
+	mi := &file_confed_v1_confed_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2481,7 @@ func (x *SubmissionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmissionStatus.ProtoReflect.Descriptor instead.
 func (*SubmissionStatus) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{31}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SubmissionStatus) GetParticipant() string {
@@ -2454,13 +2554,15 @@ type RoundStatus struct {
 	Insecure             bool                   `protobuf:"varint,10,opt,name=insecure,proto3" json:"insecure,omitempty"`
 	MinParticipants      uint32                 `protobuf:"varint,11,opt,name=min_participants,json=minParticipants,proto3" json:"min_participants,omitempty"`
 	ExpectedParticipants []string               `protobuf:"bytes,12,rep,name=expected_participants,json=expectedParticipants,proto3" json:"expected_participants,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// events are problems participants reported during the round.
+	Events        []*RoundEvent `protobuf:"bytes,13,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RoundStatus) Reset() {
 	*x = RoundStatus{}
-	mi := &file_confed_v1_confed_proto_msgTypes[32]
+	mi := &file_confed_v1_confed_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2472,7 +2574,7 @@ func (x *RoundStatus) String() string {
 func (*RoundStatus) ProtoMessage() {}
 
 func (x *RoundStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[32]
+	mi := &file_confed_v1_confed_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2485,7 +2587,7 @@ func (x *RoundStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundStatus.ProtoReflect.Descriptor instead.
 func (*RoundStatus) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{32}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RoundStatus) GetRound() uint64 {
@@ -2572,6 +2674,81 @@ func (x *RoundStatus) GetExpectedParticipants() []string {
 	return nil
 }
 
+func (x *RoundStatus) GetEvents() []*RoundEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+type RoundEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Participant   string                 `protobuf:"bytes,1,opt,name=participant,proto3" json:"participant,omitempty"`
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoundEvent) Reset() {
+	*x = RoundEvent{}
+	mi := &file_confed_v1_confed_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoundEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoundEvent) ProtoMessage() {}
+
+func (x *RoundEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_confed_v1_confed_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoundEvent.ProtoReflect.Descriptor instead.
+func (*RoundEvent) Descriptor() ([]byte, []int) {
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RoundEvent) GetParticipant() string {
+	if x != nil {
+		return x.Participant
+	}
+	return ""
+}
+
+func (x *RoundEvent) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *RoundEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RoundEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 type ListRoundsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2580,7 +2757,7 @@ type ListRoundsRequest struct {
 
 func (x *ListRoundsRequest) Reset() {
 	*x = ListRoundsRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[33]
+	mi := &file_confed_v1_confed_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2592,7 +2769,7 @@ func (x *ListRoundsRequest) String() string {
 func (*ListRoundsRequest) ProtoMessage() {}
 
 func (x *ListRoundsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[33]
+	mi := &file_confed_v1_confed_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2605,7 +2782,7 @@ func (x *ListRoundsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoundsRequest.ProtoReflect.Descriptor instead.
 func (*ListRoundsRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{33}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{36}
 }
 
 type ListRoundsResponse struct {
@@ -2620,7 +2797,7 @@ type ListRoundsResponse struct {
 
 func (x *ListRoundsResponse) Reset() {
 	*x = ListRoundsResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[34]
+	mi := &file_confed_v1_confed_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2632,7 +2809,7 @@ func (x *ListRoundsResponse) String() string {
 func (*ListRoundsResponse) ProtoMessage() {}
 
 func (x *ListRoundsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[34]
+	mi := &file_confed_v1_confed_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2645,7 +2822,7 @@ func (x *ListRoundsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoundsResponse.ProtoReflect.Descriptor instead.
 func (*ListRoundsResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{34}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListRoundsResponse) GetRounds() []*RoundStatus {
@@ -2685,7 +2862,7 @@ type GetRoundRequest struct {
 
 func (x *GetRoundRequest) Reset() {
 	*x = GetRoundRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[35]
+	mi := &file_confed_v1_confed_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2697,7 +2874,7 @@ func (x *GetRoundRequest) String() string {
 func (*GetRoundRequest) ProtoMessage() {}
 
 func (x *GetRoundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[35]
+	mi := &file_confed_v1_confed_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2710,7 +2887,7 @@ func (x *GetRoundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoundRequest.ProtoReflect.Descriptor instead.
 func (*GetRoundRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{35}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetRoundRequest) GetRound() uint64 {
@@ -2728,7 +2905,7 @@ type LedgerRequest struct {
 
 func (x *LedgerRequest) Reset() {
 	*x = LedgerRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[36]
+	mi := &file_confed_v1_confed_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2740,7 +2917,7 @@ func (x *LedgerRequest) String() string {
 func (*LedgerRequest) ProtoMessage() {}
 
 func (x *LedgerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[36]
+	mi := &file_confed_v1_confed_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2753,7 +2930,7 @@ func (x *LedgerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerRequest.ProtoReflect.Descriptor instead.
 func (*LedgerRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{36}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{39}
 }
 
 // LedgerEntry is one ledger record: canonical JSON bytes and their hash.
@@ -2768,7 +2945,7 @@ type LedgerEntry struct {
 
 func (x *LedgerEntry) Reset() {
 	*x = LedgerEntry{}
-	mi := &file_confed_v1_confed_proto_msgTypes[37]
+	mi := &file_confed_v1_confed_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2780,7 +2957,7 @@ func (x *LedgerEntry) String() string {
 func (*LedgerEntry) ProtoMessage() {}
 
 func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[37]
+	mi := &file_confed_v1_confed_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2793,7 +2970,7 @@ func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerEntry.ProtoReflect.Descriptor instead.
 func (*LedgerEntry) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{37}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *LedgerEntry) GetIndex() uint64 {
@@ -2825,7 +3002,7 @@ type WatchStatusRequest struct {
 
 func (x *WatchStatusRequest) Reset() {
 	*x = WatchStatusRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[38]
+	mi := &file_confed_v1_confed_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2837,7 +3014,7 @@ func (x *WatchStatusRequest) String() string {
 func (*WatchStatusRequest) ProtoMessage() {}
 
 func (x *WatchStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[38]
+	mi := &file_confed_v1_confed_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2850,7 +3027,7 @@ func (x *WatchStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStatusRequest.ProtoReflect.Descriptor instead.
 func (*WatchStatusRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{38}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{41}
 }
 
 var File_confed_v1_confed_proto protoreflect.FileDescriptor
@@ -2934,7 +3111,12 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"ModelChunk\x120\n" +
 	"\x06header\x18\x01 \x01(\v2\x16.confed.v1.ModelHeaderH\x00R\x06header\x12(\n" +
 	"\x05chunk\x18\x02 \x01(\v2\x10.confed.v1.ChunkH\x00R\x05chunkB\x05\n" +
-	"\x03msg\"\x9c\x01\n" +
+	"\x03msg\"Q\n" +
+	"\rProblemReport\x12\x14\n" +
+	"\x05round\x18\x01 \x01(\x04R\x05round\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x17\n" +
+	"\x15ProblemReportResponse\"\x9c\x01\n" +
 	"\x12WatchRoundsRequest\x12*\n" +
 	"\x11signer_public_key\x18\x01 \x01(\fR\x0fsignerPublicKey\x12/\n" +
 	"\bevidence\x18\x02 \x01(\v2\x13.confed.v1.EvidenceR\bevidence\x12)\n" +
@@ -3040,7 +3222,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\x8b\x04\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xba\x04\n" +
 	"\vRoundStatus\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x04R\x05round\x12+\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x15.confed.v1.RoundStateR\x05state\x12\x16\n" +
@@ -3054,7 +3236,14 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\binsecure\x18\n" +
 	" \x01(\bR\binsecure\x12)\n" +
 	"\x10min_participants\x18\v \x01(\rR\x0fminParticipants\x123\n" +
-	"\x15expected_participants\x18\f \x03(\tR\x14expectedParticipants\"\x13\n" +
+	"\x15expected_participants\x18\f \x03(\tR\x14expectedParticipants\x12-\n" +
+	"\x06events\x18\r \x03(\v2\x15.confed.v1.RoundEventR\x06events\"\x86\x01\n" +
+	"\n" +
+	"RoundEvent\x12 \n" +
+	"\vparticipant\x18\x01 \x01(\tR\vparticipant\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x13\n" +
 	"\x11ListRoundsRequest\"\xa7\x01\n" +
 	"\x12ListRoundsResponse\x12.\n" +
 	"\x06rounds\x18\x01 \x03(\v2\x16.confed.v1.RoundStatusR\x06rounds\x12\x1e\n" +
@@ -3088,13 +3277,14 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x16ROUND_STATE_COLLECTING\x10\x02\x12\x1b\n" +
 	"\x17ROUND_STATE_AGGREGATING\x10\x03\x12\x19\n" +
 	"\x15ROUND_STATE_PUBLISHED\x10\x04\x12\x16\n" +
-	"\x12ROUND_STATE_FAILED\x10\x052\xcf\x01\n" +
+	"\x12ROUND_STATE_FAILED\x10\x052\x9c\x02\n" +
 	"\n" +
 	"Federation\x127\n" +
 	"\x04Join\x12\x16.confed.v1.JoinRequest\x1a\x17.confed.v1.JoinResponse\x12=\n" +
 	"\n" +
 	"WatchTasks\x12\x1c.confed.v1.WatchTasksRequest\x1a\x0f.confed.v1.Task0\x01\x12I\n" +
-	"\rDownloadModel\x12\x1f.confed.v1.DownloadModelRequest\x1a\x15.confed.v1.ModelChunk0\x012\xd0\x03\n" +
+	"\rDownloadModel\x12\x1f.confed.v1.DownloadModelRequest\x1a\x15.confed.v1.ModelChunk0\x01\x12K\n" +
+	"\rReportProblem\x12\x18.confed.v1.ProblemReport\x1a .confed.v1.ProblemReportResponse2\xd0\x03\n" +
 	"\x11AggregatorControl\x12J\n" +
 	"\vWatchRounds\x12\x1d.confed.v1.WatchRoundsRequest\x1a\x1a.confed.v1.AggregationTask0\x01\x12I\n" +
 	"\n" +
@@ -3127,7 +3317,7 @@ func file_confed_v1_confed_proto_rawDescGZIP() []byte {
 }
 
 var file_confed_v1_confed_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_confed_v1_confed_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_confed_v1_confed_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_confed_v1_confed_proto_goTypes = []any{
 	(TaskKind)(0),                 // 0: confed.v1.TaskKind
 	(AggregationTaskKind)(0),      // 1: confed.v1.AggregationTaskKind
@@ -3145,102 +3335,109 @@ var file_confed_v1_confed_proto_goTypes = []any{
 	(*DownloadModelRequest)(nil),  // 13: confed.v1.DownloadModelRequest
 	(*ModelHeader)(nil),           // 14: confed.v1.ModelHeader
 	(*ModelChunk)(nil),            // 15: confed.v1.ModelChunk
-	(*WatchRoundsRequest)(nil),    // 16: confed.v1.WatchRoundsRequest
-	(*AggregationParams)(nil),     // 17: confed.v1.AggregationParams
-	(*ModelSpec)(nil),             // 18: confed.v1.ModelSpec
-	(*AggregationTask)(nil),       // 19: confed.v1.AggregationTask
-	(*RoundReadyRequest)(nil),     // 20: confed.v1.RoundReadyRequest
-	(*RoundReadyResponse)(nil),    // 21: confed.v1.RoundReadyResponse
-	(*AdmitRequest)(nil),          // 22: confed.v1.AdmitRequest
-	(*AdmitResponse)(nil),         // 23: confed.v1.AdmitResponse
-	(*SubmissionResult)(nil),      // 24: confed.v1.SubmissionResult
-	(*SubmissionAck)(nil),         // 25: confed.v1.SubmissionAck
-	(*PublishRequest)(nil),        // 26: confed.v1.PublishRequest
-	(*PublishResponse)(nil),       // 27: confed.v1.PublishResponse
-	(*FailRoundRequest)(nil),      // 28: confed.v1.FailRoundRequest
-	(*FailRoundResponse)(nil),     // 29: confed.v1.FailRoundResponse
-	(*UpdateHeader)(nil),          // 30: confed.v1.UpdateHeader
-	(*SealedChunk)(nil),           // 31: confed.v1.SealedChunk
-	(*SubmitUpdateRequest)(nil),   // 32: confed.v1.SubmitUpdateRequest
-	(*SubmitUpdateResponse)(nil),  // 33: confed.v1.SubmitUpdateResponse
-	(*SubmissionStatus)(nil),      // 34: confed.v1.SubmissionStatus
-	(*RoundStatus)(nil),           // 35: confed.v1.RoundStatus
-	(*ListRoundsRequest)(nil),     // 36: confed.v1.ListRoundsRequest
-	(*ListRoundsResponse)(nil),    // 37: confed.v1.ListRoundsResponse
-	(*GetRoundRequest)(nil),       // 38: confed.v1.GetRoundRequest
-	(*LedgerRequest)(nil),         // 39: confed.v1.LedgerRequest
-	(*LedgerEntry)(nil),           // 40: confed.v1.LedgerEntry
-	(*WatchStatusRequest)(nil),    // 41: confed.v1.WatchStatusRequest
-	nil,                           // 42: confed.v1.SubmissionResult.MetricsEntry
-	nil,                           // 43: confed.v1.UpdateHeader.MetricsEntry
-	nil,                           // 44: confed.v1.SubmissionStatus.MetricsEntry
-	(*timestamppb.Timestamp)(nil), // 45: google.protobuf.Timestamp
+	(*ProblemReport)(nil),         // 16: confed.v1.ProblemReport
+	(*ProblemReportResponse)(nil), // 17: confed.v1.ProblemReportResponse
+	(*WatchRoundsRequest)(nil),    // 18: confed.v1.WatchRoundsRequest
+	(*AggregationParams)(nil),     // 19: confed.v1.AggregationParams
+	(*ModelSpec)(nil),             // 20: confed.v1.ModelSpec
+	(*AggregationTask)(nil),       // 21: confed.v1.AggregationTask
+	(*RoundReadyRequest)(nil),     // 22: confed.v1.RoundReadyRequest
+	(*RoundReadyResponse)(nil),    // 23: confed.v1.RoundReadyResponse
+	(*AdmitRequest)(nil),          // 24: confed.v1.AdmitRequest
+	(*AdmitResponse)(nil),         // 25: confed.v1.AdmitResponse
+	(*SubmissionResult)(nil),      // 26: confed.v1.SubmissionResult
+	(*SubmissionAck)(nil),         // 27: confed.v1.SubmissionAck
+	(*PublishRequest)(nil),        // 28: confed.v1.PublishRequest
+	(*PublishResponse)(nil),       // 29: confed.v1.PublishResponse
+	(*FailRoundRequest)(nil),      // 30: confed.v1.FailRoundRequest
+	(*FailRoundResponse)(nil),     // 31: confed.v1.FailRoundResponse
+	(*UpdateHeader)(nil),          // 32: confed.v1.UpdateHeader
+	(*SealedChunk)(nil),           // 33: confed.v1.SealedChunk
+	(*SubmitUpdateRequest)(nil),   // 34: confed.v1.SubmitUpdateRequest
+	(*SubmitUpdateResponse)(nil),  // 35: confed.v1.SubmitUpdateResponse
+	(*SubmissionStatus)(nil),      // 36: confed.v1.SubmissionStatus
+	(*RoundStatus)(nil),           // 37: confed.v1.RoundStatus
+	(*RoundEvent)(nil),            // 38: confed.v1.RoundEvent
+	(*ListRoundsRequest)(nil),     // 39: confed.v1.ListRoundsRequest
+	(*ListRoundsResponse)(nil),    // 40: confed.v1.ListRoundsResponse
+	(*GetRoundRequest)(nil),       // 41: confed.v1.GetRoundRequest
+	(*LedgerRequest)(nil),         // 42: confed.v1.LedgerRequest
+	(*LedgerEntry)(nil),           // 43: confed.v1.LedgerEntry
+	(*WatchStatusRequest)(nil),    // 44: confed.v1.WatchStatusRequest
+	nil,                           // 45: confed.v1.SubmissionResult.MetricsEntry
+	nil,                           // 46: confed.v1.UpdateHeader.MetricsEntry
+	nil,                           // 47: confed.v1.SubmissionStatus.MetricsEntry
+	(*timestamppb.Timestamp)(nil), // 48: google.protobuf.Timestamp
 }
 var file_confed_v1_confed_proto_depIdxs = []int32{
 	5,  // 0: confed.v1.ModelManifest.contributions:type_name -> confed.v1.Contribution
-	45, // 1: confed.v1.ModelManifest.created_at:type_name -> google.protobuf.Timestamp
+	48, // 1: confed.v1.ModelManifest.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 2: confed.v1.SignedManifest.evidence:type_name -> confed.v1.Evidence
 	0,  // 3: confed.v1.Task.kind:type_name -> confed.v1.TaskKind
 	8,  // 4: confed.v1.Task.params:type_name -> confed.v1.TrainingParams
-	45, // 5: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
+	48, // 5: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
 	7,  // 6: confed.v1.ModelHeader.signed:type_name -> confed.v1.SignedManifest
 	14, // 7: confed.v1.ModelChunk.header:type_name -> confed.v1.ModelHeader
 	4,  // 8: confed.v1.ModelChunk.chunk:type_name -> confed.v1.Chunk
 	3,  // 9: confed.v1.WatchRoundsRequest.evidence:type_name -> confed.v1.Evidence
 	1,  // 10: confed.v1.AggregationTask.kind:type_name -> confed.v1.AggregationTaskKind
-	17, // 11: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
-	45, // 12: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
-	18, // 13: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
-	42, // 14: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
+	19, // 11: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
+	48, // 12: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
+	20, // 13: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
+	45, // 14: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
 	14, // 15: confed.v1.PublishRequest.header:type_name -> confed.v1.ModelHeader
 	4,  // 16: confed.v1.PublishRequest.chunk:type_name -> confed.v1.Chunk
-	43, // 17: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
-	30, // 18: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
+	46, // 17: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
+	32, // 18: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
 	4,  // 19: confed.v1.SubmitUpdateRequest.chunk:type_name -> confed.v1.Chunk
-	31, // 20: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
-	44, // 21: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
-	45, // 22: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
+	33, // 20: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
+	47, // 21: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
+	48, // 22: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
 	2,  // 23: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
-	45, // 24: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
-	45, // 25: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
-	45, // 26: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
-	34, // 27: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
-	35, // 28: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
-	9,  // 29: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
-	11, // 30: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
-	13, // 31: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	16, // 32: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
-	20, // 33: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
-	22, // 34: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
-	24, // 35: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
-	26, // 36: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
-	28, // 37: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
-	32, // 38: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
-	36, // 39: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
-	38, // 40: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
-	39, // 41: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
-	41, // 42: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
-	13, // 43: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	10, // 44: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
-	12, // 45: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
-	15, // 46: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
-	19, // 47: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
-	21, // 48: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
-	23, // 49: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
-	25, // 50: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
-	27, // 51: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
-	29, // 52: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
-	33, // 53: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
-	37, // 54: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
-	35, // 55: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
-	40, // 56: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
-	37, // 57: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
-	15, // 58: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
-	44, // [44:59] is the sub-list for method output_type
-	29, // [29:44] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	48, // 24: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
+	48, // 25: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
+	48, // 26: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
+	36, // 27: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
+	38, // 28: confed.v1.RoundStatus.events:type_name -> confed.v1.RoundEvent
+	48, // 29: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
+	37, // 30: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
+	9,  // 31: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
+	11, // 32: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
+	13, // 33: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	16, // 34: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
+	18, // 35: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
+	22, // 36: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
+	24, // 37: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
+	26, // 38: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
+	28, // 39: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
+	30, // 40: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
+	34, // 41: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
+	39, // 42: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
+	41, // 43: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
+	42, // 44: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
+	44, // 45: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
+	13, // 46: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	10, // 47: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
+	12, // 48: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
+	15, // 49: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
+	17, // 50: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
+	21, // 51: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
+	23, // 52: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
+	25, // 53: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
+	27, // 54: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
+	29, // 55: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
+	31, // 56: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
+	35, // 57: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
+	40, // 58: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
+	37, // 59: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
+	43, // 60: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
+	40, // 61: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
+	15, // 62: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
+	47, // [47:63] is the sub-list for method output_type
+	31, // [31:47] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_confed_v1_confed_proto_init() }
@@ -3253,11 +3450,11 @@ func file_confed_v1_confed_proto_init() {
 		(*ModelChunk_Header)(nil),
 		(*ModelChunk_Chunk)(nil),
 	}
-	file_confed_v1_confed_proto_msgTypes[23].OneofWrappers = []any{
+	file_confed_v1_confed_proto_msgTypes[25].OneofWrappers = []any{
 		(*PublishRequest_Header)(nil),
 		(*PublishRequest_Chunk)(nil),
 	}
-	file_confed_v1_confed_proto_msgTypes[29].OneofWrappers = []any{
+	file_confed_v1_confed_proto_msgTypes[31].OneofWrappers = []any{
 		(*SubmitUpdateRequest_Header)(nil),
 		(*SubmitUpdateRequest_Chunk)(nil),
 		(*SubmitUpdateRequest_SealedChunk)(nil),
@@ -3268,7 +3465,7 @@ func file_confed_v1_confed_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_confed_v1_confed_proto_rawDesc), len(file_confed_v1_confed_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   42,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

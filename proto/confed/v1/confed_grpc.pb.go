@@ -41,6 +41,7 @@ const (
 	Federation_Join_FullMethodName          = "/confed.v1.Federation/Join"
 	Federation_WatchTasks_FullMethodName    = "/confed.v1.Federation/WatchTasks"
 	Federation_DownloadModel_FullMethodName = "/confed.v1.Federation/DownloadModel"
+	Federation_ReportProblem_FullMethodName = "/confed.v1.Federation/ReportProblem"
 )
 
 // FederationClient is the client API for Federation service.
@@ -50,6 +51,7 @@ type FederationClient interface {
 	Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (*JoinResponse, error)
 	WatchTasks(ctx context.Context, in *WatchTasksRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Task], error)
 	DownloadModel(ctx context.Context, in *DownloadModelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ModelChunk], error)
+	ReportProblem(ctx context.Context, in *ProblemReport, opts ...grpc.CallOption) (*ProblemReportResponse, error)
 }
 
 type federationClient struct {
@@ -108,6 +110,16 @@ func (c *federationClient) DownloadModel(ctx context.Context, in *DownloadModelR
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Federation_DownloadModelClient = grpc.ServerStreamingClient[ModelChunk]
 
+func (c *federationClient) ReportProblem(ctx context.Context, in *ProblemReport, opts ...grpc.CallOption) (*ProblemReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProblemReportResponse)
+	err := c.cc.Invoke(ctx, Federation_ReportProblem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FederationServer is the server API for Federation service.
 // All implementations must embed UnimplementedFederationServer
 // for forward compatibility.
@@ -115,6 +127,7 @@ type FederationServer interface {
 	Join(context.Context, *JoinRequest) (*JoinResponse, error)
 	WatchTasks(*WatchTasksRequest, grpc.ServerStreamingServer[Task]) error
 	DownloadModel(*DownloadModelRequest, grpc.ServerStreamingServer[ModelChunk]) error
+	ReportProblem(context.Context, *ProblemReport) (*ProblemReportResponse, error)
 	mustEmbedUnimplementedFederationServer()
 }
 
@@ -133,6 +146,9 @@ func (UnimplementedFederationServer) WatchTasks(*WatchTasksRequest, grpc.ServerS
 }
 func (UnimplementedFederationServer) DownloadModel(*DownloadModelRequest, grpc.ServerStreamingServer[ModelChunk]) error {
 	return status.Error(codes.Unimplemented, "method DownloadModel not implemented")
+}
+func (UnimplementedFederationServer) ReportProblem(context.Context, *ProblemReport) (*ProblemReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportProblem not implemented")
 }
 func (UnimplementedFederationServer) mustEmbedUnimplementedFederationServer() {}
 func (UnimplementedFederationServer) testEmbeddedByValue()                    {}
@@ -195,6 +211,24 @@ func _Federation_DownloadModel_Handler(srv interface{}, stream grpc.ServerStream
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Federation_DownloadModelServer = grpc.ServerStreamingServer[ModelChunk]
 
+func _Federation_ReportProblem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProblemReport)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FederationServer).ReportProblem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Federation_ReportProblem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FederationServer).ReportProblem(ctx, req.(*ProblemReport))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Federation_ServiceDesc is the grpc.ServiceDesc for Federation service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -205,6 +239,10 @@ var Federation_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Join",
 			Handler:    _Federation_Join_Handler,
+		},
+		{
+			MethodName: "ReportProblem",
+			Handler:    _Federation_ReportProblem_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
