@@ -47,6 +47,8 @@ type Server struct {
 	claims     tee.Claims
 	verifier   tee.Verifier
 	issuer     tee.Issuer
+	teeOpts    tee.Options
+	hooks      provider.Hooks
 	ctrl       confedv1.AggregatorControlClient
 	fed        confedv1.FederationClient
 
@@ -88,6 +90,9 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	creds, err := atls.NewServerCredentials(atls.Config{
 		TLS: serverTLS, Context: atls.Context{Federation: s.federation},
 		Issuer: s.issuer, BindingFunc: s.binding,
+		// Participants present evidence when they have it; the round's
+		// policy decides whether they must (checked in SubmitUpdate).
+		Verifier:    roundVerifier{s},
 		OnHandshake: s.logHandshake,
 	})
 	if err != nil {
@@ -153,6 +158,7 @@ func newServer(ctx context.Context, cfg Config, opts Options, log *slog.Logger) 
 		return nil, fmt.Errorf("checking own evidence: %w", err)
 	}
 	return &Server{cfg: cfg, log: log, federation: id.Federation, verifier: verifier, claims: claims, issuer: issuer,
+		teeOpts: teeOpts, hooks: opts.Hooks,
 		signer: &manifest.Signer{Key: priv, Evidence: ev}}, nil
 }
 

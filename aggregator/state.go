@@ -8,6 +8,7 @@ import (
 	"github.com/confed/confed/aggregator/fedavg"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/seal"
+	"github.com/confed/confed/internal/tee"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -22,6 +23,9 @@ type roundState struct {
 	// public half, which the aggregator's attested binding carries. It
 	// exists only in this process's memory and is destroyed with the round.
 	key *seal.RoundKey
+	// participants verifies participants' evidence against the round's
+	// policy; nil when participants need not attest.
+	participants tee.Verifier
 
 	mu      sync.Mutex
 	acc     *fedavg.Accumulator

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/confed/confed/aggregator/fedavg"
+	"github.com/confed/confed/internal/atls"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/pki"
@@ -40,6 +41,10 @@ func (s *Server) SubmitUpdate(srv confedv1.Aggregator_SubmitUpdateServer) error 
 	h := first.GetHeader()
 	rs, err := s.checkMember(id.Name, h)
 	if err != nil {
+		s.log.Warn("update refused", logging.KeyParticipant, id.Name, logging.KeyReason, err)
+		return status.Error(codes.PermissionDenied, err.Error())
+	}
+	if err := checkAttested(ctx, rs, id.Name); err != nil {
 		s.log.Warn("update refused", logging.KeyParticipant, id.Name, logging.KeyReason, err)
 		return status.Error(codes.PermissionDenied, err.Error())
 	}
@@ -76,6 +81,24 @@ func (s *Server) checkMember(name string, h *confedv1.UpdateHeader) (*roundState
 		return nil, fmt.Errorf("participant %q is not expected in this federation's rounds", name)
 	}
 	return rs, nil
+}
+
+// checkAttested enforces the round's participant policy: the connection
+// must carry evidence that meets it. The evidence was verified at the
+// handshake; it is checked again against this round's policy in case the
+// connection predates the round.
+func checkAttested(ctx context.Context, rs *roundState, name string) error {
+	if rs.participants == nil {
+		return nil
+	}
+	ai, ok := atls.AuthInfoFromContext(ctx)
+	if !ok || !ai.Attested() {
+		return fmt.Errorf("round %d requires participants to attest, and %q presented no TEE evidence", rs.task.GetRound(), name)
+	}
+	if _, err := rs.participants.Verify(ctx, ai.Evidence, ai.PeerClaims.ReportData); err != nil {
+		return fmt.Errorf("evidence of %q does not meet round %d's participant policy: %w", name, rs.task.GetRound(), err)
+	}
+	return nil
 }
 
 // checkHeader checks what can be checked before any data is read.

@@ -3,6 +3,7 @@ package aggregator
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,7 +12,10 @@ import (
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
 	"github.com/confed/confed/internal/seal"
+	"github.com/confed/confed/internal/tee"
+	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/version"
+	"github.com/confed/confed/internal/yamlcfg"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -117,6 +121,9 @@ func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) err
 	if err != nil {
 		return err
 	}
+	if rs.participants, err = s.participantVerifier(t.GetParticipantPolicy()); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	s.cur = rs
 	s.mu.Unlock()
@@ -152,6 +159,38 @@ func (s *Server) closeRound(ctx context.Context, t *confedv1.AggregationTask) er
 	}
 	s.dropRound("")
 	return s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs)
+}
+
+// participantVerifier builds the verifier of the round's participant
+// policy (YAML from the coordinator); nil when participants need not attest.
+func (s *Server) participantVerifier(policy []byte) (tee.Verifier, error) {
+	if len(policy) == 0 {
+		return nil, nil
+	}
+	var p provider.Policy
+	if _, err := yamlcfg.Decode("participant policy", policy, &p); err != nil {
+		return nil, err
+	}
+	v, err := provider.Verifier(p, s.teeOpts, s.hooks)
+	if err != nil {
+		return nil, fmt.Errorf("participant policy: %w", err)
+	}
+	return v, nil
+}
+
+// roundVerifier verifies participants' evidence at the attested handshake
+// against the policy of the round being collected.
+type roundVerifier struct{ s *Server }
+
+// Verify implements tee.Verifier.
+func (v roundVerifier) Verify(ctx context.Context, ev tee.Evidence, reportData [64]byte) (tee.Claims, error) {
+	v.s.mu.Lock()
+	rs := v.s.cur
+	v.s.mu.Unlock()
+	if rs == nil || rs.participants == nil {
+		return tee.Claims{}, errors.New("no open round asks participants to attest")
+	}
+	return rs.participants.Verify(ctx, ev, reportData)
 }
 
 // binding is what the aggregator binds into the evidence of each attested

@@ -36,6 +36,9 @@ type engine struct {
 	verifier tee.Verifier
 	aggAddr  string
 	spec     model.Spec
+	// participantPolicy is the YAML of the policy participants must meet,
+	// sent to the aggregator with each round (nil: they need not attest).
+	participantPolicy []byte
 
 	m *round.Machine // the round in progress, nil between rounds
 	// updateSHA holds the update hash the aggregator reported for each
@@ -260,7 +263,7 @@ func (e *engine) openRound(now time.Time) {
 		Kind: confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_OPEN, Round: n,
 		Federation: e.rc.Federation, GlobalRound: e.latest.round, GlobalModelSha256: e.latest.sha[:],
 		Params: e.aggParams(), ExpectedParticipants: e.rc.Participants.Expected,
-		ConfigSha256: e.cfgSHA[:], Model: e.modelSpec(),
+		ConfigSha256: e.cfgSHA[:], Model: e.modelSpec(), ParticipantPolicy: e.participantPolicy,
 	})
 }
 
@@ -329,7 +332,7 @@ func (e *engine) sendTrain(p *partSession, deadline time.Time) {
 	trySend(p.tasks, p.kick, &confedv1.Task{
 		Kind: confedv1.TaskKind_TASK_KIND_TRAIN, Round: e.m.Round(), Federation: e.rc.Federation,
 		GlobalRound: e.latest.round, GlobalModelSha256: e.latest.sha[:], AggregatorAddress: e.aggAddr,
-		Params: e.trainingParams(), Deadline: timestamppb.New(deadline),
+		Params: e.trainingParams(), Deadline: timestamppb.New(deadline), Attest: e.rc.TEE.ParticipantsAttest(),
 	})
 }
 

@@ -232,7 +232,9 @@ func (e *engine) publishedRecord(job *publishJob, sha [32]byte) ledger.Record {
 		ModelSHA256: hexs(sha[:]), ParentSHA256: hexs(mf.GetParentSha256()), ModelSize: mf.GetModelSize(),
 		Manifest: signed.GetManifest(), Signature: signed.GetSignature(), SignerPublicKey: signed.GetSignerPublicKey(),
 		TEEKind: job.verified.Claims.Kind, Insecure: job.verified.Claims.Insecure,
-		EvidenceKind: signed.GetEvidence().GetKind(), EvidenceSHA256: hexs(evSHA[:]), Time: e.now().UTC(),
+		EvidenceKind: signed.GetEvidence().GetKind(), EvidenceSHA256: hexs(evSHA[:]),
+		Evidence: bytes.Clone(signed.GetEvidence().GetRaw()), Claims: ledger.ClaimsSummary(job.verified.Claims),
+		Time: e.now().UTC(),
 	}
 }
 

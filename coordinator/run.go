@@ -1,6 +1,8 @@
 package coordinator
 
 import (
+	"go.yaml.in/yaml/v3"
+
 	"context"
 	"errors"
 	"fmt"
@@ -54,9 +56,6 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if rc.TEE.Aggregator == "simulated" && !opts.InsecureSimulatedTEE {
 		return fmt.Errorf("%s: tee.aggregator is \"simulated\", which gives no protection: start the coordinator with --insecure-simulated-tee to accept it", cfg.RoundConfig)
 	}
-	if rc.TEE.Participants != "none" {
-		return fmt.Errorf("%s: tee.participants is %q, but this build cannot attest participants yet: set it to \"none\"", cfg.RoundConfig, rc.TEE.Participants)
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -90,6 +89,11 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	}
 	e := newEngine(log, now, rc, st, verifier, cfg.AggregatorAddress)
 	e.spec = initial.Spec()
+	if rc.TEE.ParticipantsAttest() {
+		if e.participantPolicy, err = yaml.Marshal(rc.TEE.ParticipantsPolicy()); err != nil {
+			return fmt.Errorf("encoding the participant policy: %w", err)
+		}
+	}
 	if err := e.recover(); err != nil {
 		return err
 	}

@@ -35,8 +35,16 @@ func (d *daemon) dialAggregator(t *confedv1.Task, refused *atomic.Pointer[error]
 		return nil, fmt.Errorf("client TLS: %w", err)
 	}
 	round := t.GetRound()
+	var issuer tee.Issuer
+	if t.GetAttest() {
+		if d.issuer == nil {
+			return nil, errors.New("the federation requires participants to attest, but this participant's attest_as is none")
+		}
+		issuer = d.issuer
+	}
 	creds, err := atls.NewClientCredentials(atls.Config{
-		TLS: tlsCfg, Context: atls.Context{Federation: d.id.Federation},
+		Issuer: issuer,
+		TLS:    tlsCfg, Context: atls.Context{Federation: d.id.Federation},
 		Verifier: d.verifier, Required: true,
 		CheckPeer: func(_ context.Context, _ pki.Identity, _ *tee.Claims, binding []byte) error {
 			b, err := seal.ParseAggregatorBinding(binding)

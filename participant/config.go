@@ -36,6 +36,10 @@ type Config struct {
 	// Nothing is sent to an aggregator that does not meet it, whatever the
 	// coordinator says. Required.
 	AggregatorAttestation provider.Policy `yaml:"aggregator_attestation"`
+	// AttestAs is the TEE this participant runs in, whose evidence it
+	// presents when the federation requires participants to attest: none
+	// (default), sev-snp, tdx, sgx or simulated (INSECURE).
+	AttestAs string `yaml:"attest_as"`
 	// StateDir, if set, is where the participant keeps state across
 	// restarts; it is created if missing, but its parent must exist.
 	StateDir string `yaml:"state_dir"`
@@ -79,8 +83,9 @@ type ReconnectConfig struct {
 // data.path, which have none.
 func Default() Config {
 	return Config{
-		Data:    DataConfig{Format: dataFormatUCIHeartDisease, TestFraction: 0.34, SplitSeed: 42},
-		Trainer: TrainerConfig{Kind: trainerBuiltinLogReg},
+		Data:     DataConfig{Format: dataFormatUCIHeartDisease, TestFraction: 0.34, SplitSeed: 42},
+		Trainer:  TrainerConfig{Kind: trainerBuiltinLogReg},
+		AttestAs: "none",
 		Reconnect: ReconnectConfig{
 			Initial: yamlcfg.Duration(500 * time.Millisecond),
 			Max:     yamlcfg.Duration(30 * time.Second),
@@ -129,6 +134,7 @@ func (c Config) Validate() error {
 		l.OneOf("trainer.kind", c.Trainer.Kind, trainerBuiltinLogReg),
 		c.Reconnect.validate(l),
 		checkPolicy(l, "aggregator_attestation", c.AggregatorAttestation),
+		l.OneOf("attest_as", c.AttestAs, "none", "simulated", "sev-snp", "tdx", "sgx"),
 		stateDir,
 		c.Log.Validate(l, "log"),
 	)

@@ -63,6 +63,7 @@ func TestConfigLoad(t *testing.T) {
 				Reconnect:             ReconnectConfig{Initial: yamlcfg.Duration(500 * time.Millisecond), Max: yamlcfg.Duration(30 * time.Second)},
 				Log:                   yamlcfg.LogConfig{Level: "info", Format: "text"},
 				AggregatorAttestation: provider.Policy{TEE: "simulated"},
+				AttestAs:              "none",
 			}
 		}},
 		{"every key set", configTestYAML + `  format: uci-heart-disease
@@ -87,6 +88,7 @@ log:
 				StateDir:              filepath.Join(conf, "state"),
 				Log:                   yamlcfg.LogConfig{Level: "error", Format: "json"},
 				AggregatorAttestation: provider.Policy{TEE: "simulated"},
+				AttestAs:              "none",
 			}
 		}},
 	}

@@ -30,6 +30,9 @@ type Options struct {
 	InsecureSimulatedTEE bool
 	// Hooks replace hardware and network for verification (tests).
 	Hooks provider.Hooks
+	// Issuer, if set, replaces the TEE issuer of attest_as (tests with fake
+	// hardware).
+	Issuer tee.Issuer
 	// ExitWhenFinished returns from Run once the federation has finished.
 	ExitWhenFinished bool
 	Logger           *slog.Logger
@@ -42,6 +45,9 @@ type daemon struct {
 	log      *slog.Logger
 	id       pki.Identity
 	verifier tee.Verifier
+	// issuer proves this participant's TEE when a round requires it; nil
+	// when attest_as is none.
+	issuer tee.Issuer
 	// trainSet and testSet hold raw (unstandardised) features.
 	trainSet heartdisease.Dataset
 	testSet  heartdisease.Dataset
@@ -114,6 +120,10 @@ func newDaemon(cfg Config, opts Options) (*daemon, error) {
 	if cfg.AggregatorAttestation.Kind() == tee.KindSimulated {
 		log.Warn("INSECURE: accepting an aggregator in the simulated TEE; this site's update is not protected by hardware")
 	}
+	issuer, err := participantIssuer(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
 	all, _, err := heartdisease.Load(cfg.Data.Path)
 	if err != nil {
 		return nil, fmt.Errorf("loading local data: %w", err)
@@ -123,7 +133,7 @@ func newDaemon(cfg Config, opts Options) (*daemon, error) {
 		return nil, fmt.Errorf("splitting local data: %w", err)
 	}
 	log.Info("local data loaded", "train_examples", len(train.Y), "test_examples", len(test.Y))
-	return &daemon{cfg: cfg, opts: opts, log: log.With(logging.KeyParticipant, id.Name), id: id, verifier: v, trainSet: train, testSet: test}, nil
+	return &daemon{cfg: cfg, opts: opts, log: log.With(logging.KeyParticipant, id.Name), id: id, verifier: v, issuer: issuer, trainSet: train, testSet: test}, nil
 }
 
 // session joins and follows tasks until the stream breaks. connected says
@@ -177,4 +187,16 @@ func dial(addr string, files pki.Files, role pki.Role) (*grpc.ClientConn, error)
 	}
 	return grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}))
+}
+
+// participantIssuer is the issuer of this participant's own evidence.
+func participantIssuer(cfg Config, opts Options) (tee.Issuer, error) {
+	if opts.Issuer != nil || cfg.AttestAs == "none" || cfg.AttestAs == "" {
+		return opts.Issuer, nil
+	}
+	iss, err := provider.Issuer(cfg.AttestAs, tee.Options{AllowInsecureSimulated: opts.InsecureSimulatedTEE})
+	if err != nil {
+		return nil, fmt.Errorf("attest_as %s: %w", cfg.AttestAs, err)
+	}
+	return iss, nil
 }

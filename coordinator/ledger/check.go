@@ -87,6 +87,8 @@ func checkGenesis(r Record) error {
 		return errors.New("genesis record carries model fields")
 	case len(r.Participants) > 0:
 		return errors.New("genesis record lists participants")
+	case hasEvidenceFields(r):
+		return errors.New("genesis record carries evidence fields")
 	}
 	return nil
 }
@@ -99,14 +101,17 @@ func checkRound(r Record) error {
 		if hasModelFields(r) {
 			return errors.New("failed round carries model fields")
 		}
+		if hasEvidenceFields(r) {
+			return errors.New("failed round carries evidence fields")
+		}
 		return nil
 	default:
 		return fmt.Errorf("unknown state %q", r.State)
 	}
 }
 
-// checkPublished checks a published round's signature and that its signed
-// manifest agrees with the record.
+// checkPublished checks a published round's signature, that its signed
+// manifest agrees with the record, and its evidence fields.
 func checkPublished(r Record) error {
 	if r.ModelSHA256 == "" {
 		return errors.New("published round has no model_sha256")
@@ -121,7 +126,10 @@ func checkPublished(r Record) error {
 	if err := proto.Unmarshal(r.Manifest, &m); err != nil {
 		return fmt.Errorf("manifest does not decode: %w", err)
 	}
-	return compareManifest(&m, r)
+	if err := compareManifest(&m, r); err != nil {
+		return err
+	}
+	return checkEvidence(r)
 }
 
 // compareManifest reports the first manifest field that differs from the

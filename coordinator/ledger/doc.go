@@ -12,7 +12,13 @@
 //   - every published model was signed by the key named in its record and the
 //     record agrees with the signed manifest;
 //   - every model was built on the previously published one;
-//   - rounds run in the insecure simulated TEE are marked insecure.
+//   - rounds run in the insecure simulated TEE are marked insecure;
+//   - each published record's TEE evidence is the one its evidence_sha256
+//     names, with a claims summary that agrees with the record.
+//
+// The record keeps the evidence itself, so an auditor can verify it again
+// against an attestation policy, as of the time of the round, with
+// confed attest verify; Verify does not, as it applies no policy.
 //
 // The manifest signature helpers ([SignManifest], [VerifyManifest]) live here
 // too, so the signer and every verifier share one definition of the signed

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/confed/confed/coordinator/ledger"
+	"github.com/confed/confed/internal/tee"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -101,8 +102,22 @@ func publishedRecord(round uint64, parent string) ledger.Record {
 		Insecure:        true,
 		EvidenceKind:    "simulated-insecure",
 		EvidenceSHA256:  sum("evidence"),
+		Evidence:        []byte("evidence"),
+		Claims:          testClaims(round),
 		Time:            t0.Add(time.Duration(round+1) * time.Minute),
 	}
+}
+
+// testClaims is the claims summary of a published round's evidence.
+func testClaims(round uint64) map[string]string {
+	return ledger.ClaimsSummary(tee.Claims{
+		Kind:        "simulated-insecure",
+		Insecure:    true,
+		Measurement: unhex(sum("measurement")),
+		TCB:         "none (simulated)",
+		VerifiedAt:  t0.Add(time.Duration(round+1) * time.Minute),
+		Details:     map[string]string{"note": "test"},
+	})
 }
 
 func failedRecord(round uint64, reason string) ledger.Record {

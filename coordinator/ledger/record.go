@@ -37,11 +37,13 @@ type Participant struct {
 // Record is one ledger record. All hashes are lowercase hex SHA-256 (or
 // empty where a field does not apply).
 //
-// A genesis record carries only Federation, ConfigSHA256, Reason, TEE and
-// evidence fields and Time; Round is 0 and State and every model field are
-// empty. A failed round carries no model fields (Manifest, Signature,
-// SignerPublicKey, ModelSHA256, ModelSize). A published round carries all
-// of them, and they must agree with the signed manifest.
+// A genesis record carries only Federation, ConfigSHA256, Reason, the TEE
+// fields (TEEKind, Insecure) and Time; Round is 0 and State, every model
+// field and every evidence field are empty. A failed round carries no model
+// fields (Manifest, Signature, SignerPublicKey, ModelSHA256, ModelSize) and
+// no evidence fields (EvidenceKind, EvidenceSHA256, Evidence, Claims). A
+// published round carries all of them, and they must agree with the signed
+// manifest and with each other.
 type Record struct {
 	Index      uint64 `json:"index"`
 	Kind       string `json:"kind"` // KindGenesis or KindRound
@@ -68,6 +70,18 @@ type Record struct {
 
 	EvidenceKind   string `json:"evidence_kind"`
 	EvidenceSHA256 string `json:"evidence_sha256"`
+	// Evidence is the raw TEE evidence of the signed manifest (what
+	// EvidenceSHA256 hashes), kept so that an auditor can verify it again
+	// later (confed attest verify). Claims summarise what the coordinator
+	// verified of it (see [ClaimsSummary]); they are a record of that
+	// verification, not proof: only re-verifying Evidence is.
+	//
+	// Both are omitted from the canonical form when empty, so records
+	// written before they existed keep their canonical bytes; a published
+	// round without them is accepted by [Verify] (and counted in
+	// Report.WithoutEvidence) unless VerifyOptions.RequireEvidence is set.
+	Evidence []byte            `json:"evidence,omitempty"`
+	Claims   map[string]string `json:"claims,omitempty"`
 
 	Time time.Time `json:"time"` // UTC, encoded RFC 3339 with nanoseconds
 	Prev string    `json:"prev"` // hash of the previous record; GenesisPrev for genesis
@@ -75,7 +89,8 @@ type Record struct {
 
 // Canonical returns the record's canonical bytes: the encoding/json encoding
 // of r with Time in UTC and nil slices encoded as empty ("[]", "") so that
-// each record has exactly one canonical form.
+// each record has exactly one canonical form. Evidence and Claims are the
+// exception: empty (nil or not), they are left out.
 func (r Record) Canonical() ([]byte, error) {
 	r.Time = r.Time.UTC()
 	if r.Participants == nil {

@@ -34,6 +34,28 @@ func TestCanonicalIsUnique(t *testing.T) {
 	}
 }
 
+func TestCanonicalEvidence(t *testing.T) {
+	r := publishedRecord(0, "")
+	c, err := r.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// base64 of "evidence"; claims keys in sorted order.
+	for _, want := range []string{`"evidence":"ZXZpZGVuY2U="`, `"claims":{"debug":"false","insecure":"true","kind":"simulated-insecure",`} {
+		if !bytes.Contains(c, []byte(want)) {
+			t.Errorf("canonical form %s lacks %s", c, want)
+		}
+	}
+	r.Evidence, r.Claims = []byte{}, map[string]string{}
+	c, err = r.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(c, []byte(`"evidence":`)) || bytes.Contains(c, []byte(`"claims"`)) {
+		t.Errorf("empty evidence fields are encoded: %s", c)
+	}
+}
+
 func TestParseRoundTrip(t *testing.T) {
 	for i, e := range validChain(t) {
 		r, err := ledger.Parse(e.Canonical)

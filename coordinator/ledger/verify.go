@@ -12,6 +12,10 @@ type VerifyOptions struct {
 	// ModelSHA256, if set, recomputes the hash of the stored model of a
 	// published round; Verify checks it equals the record's ModelSHA256.
 	ModelSHA256 func(round uint64) ([32]byte, error)
+	// RequireEvidence refuses a published round whose record does not
+	// carry its evidence bytes and claims (a record written before they
+	// were kept), instead of counting it in Report.WithoutEvidence.
+	RequireEvidence bool
 }
 
 // Report summarises a verified ledger.
@@ -21,6 +25,10 @@ type Report struct {
 	Failed    int // failed rounds
 	// Insecure is true when any record ran in an insecure (simulated) TEE.
 	Insecure bool
+	// WithoutEvidence counts the published rounds whose records keep only
+	// the hash of their evidence, not the evidence itself, so that it
+	// cannot be verified again from the ledger alone.
+	WithoutEvidence int
 	// Head is the hash of the last record (zero for an empty ledger).
 	Head [32]byte
 }
@@ -54,8 +62,13 @@ func (e *VerifyError) Unwrap() error { return e.Err }
 // the previous record's hash, rounds strictly increase, all records share
 // the genesis federation, each record passes the checks of [Next], and each
 // published model's parent is the previously published model (none for the
-// first). With opts.ModelSHA256 set it also checks every published model as
-// stored. The error is a *[VerifyError] naming the first bad record.
+// first). Each published record's evidence must hash to its evidence_sha256
+// and come with a complete claims summary that agrees with the record
+// (published records that keep only the hash are counted in
+// Report.WithoutEvidence, or refused with opts.RequireEvidence); genesis and
+// failed records carry no evidence. Verify does not verify the evidence
+// itself against any attestation policy: confed attest verify does. With
+// opts.ModelSHA256 set it also checks every published model as stored. The error is a *[VerifyError] naming the first bad record.
 // An empty ledger verifies, with an empty report.
 func Verify(entries []Entry, opts VerifyOptions) (Report, error) {
 	c := chain{opts: opts}
@@ -92,6 +105,9 @@ func (c *chain) add(pos uint64, e Entry) error {
 	}
 	if err := c.checkModel(r); err != nil {
 		return fail("%w", err)
+	}
+	if c.opts.RequireEvidence && r.Kind == KindRound && r.State == StatePublished && len(r.Evidence) == 0 {
+		return fail("published round carries no evidence (only its sha256), so it cannot be verified again")
 	}
 	c.count(r, e)
 	return nil
@@ -171,6 +187,9 @@ func (c *chain) count(r Record, e Entry) {
 	case r.Kind == KindRound && r.State == StatePublished:
 		c.rep.Published++
 		c.published, c.lastModel = true, r.ModelSHA256
+		if len(r.Evidence) == 0 {
+			c.rep.WithoutEvidence++
+		}
 	case r.Kind == KindRound && r.State == StateFailed:
 		c.rep.Failed++
 	}

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/confed/confed/coordinator/ledger"
+	"github.com/confed/confed/internal/tee"
 )
 
 func TestVerifyValidChain(t *testing.T) {
@@ -309,6 +311,139 @@ func TestVerifyTampered(t *testing.T) {
 			want: "ledger record 2 (round 1): record bytes are not in canonical form",
 		},
 		{
+			name: "evidence byte flipped", index: 3,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 3, func(r *ledger.Record) { r.Evidence[0] ^= 1 })
+			},
+			want: "ledger record 3 (round 2): evidence_sha256 " + sum("evidence") + " does not match the evidence, which hashes to",
+		},
+		{
+			name: "evidence swapped, hash kept", index: 4,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 4, func(r *ledger.Record) { r.Evidence = []byte("other evidence") })
+			},
+			want: "ledger record 4 (round 3): evidence_sha256 " + sum("evidence") + " does not match the evidence, which hashes to " + sum("other evidence"),
+		},
+		{
+			name: "evidence dropped, claims kept", index: 1,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 1, func(r *ledger.Record) { r.Evidence = nil })
+			},
+			want: "ledger record 1 (round 0): published round carries claims but no evidence",
+		},
+		{
+			name: "claims dropped", index: 3,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 3, func(r *ledger.Record) { r.Claims = nil })
+			},
+			want: "ledger record 3 (round 2): published round carries evidence but no claims",
+		},
+		{
+			name: "claims lack a key", index: 3,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 3, func(r *ledger.Record) { delete(r.Claims, ledger.ClaimMeasurement) })
+			},
+			want: `ledger record 3 (round 2): claims lack "measurement"`,
+		},
+		{
+			name: "claims of another TEE", index: 3,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 3, func(r *ledger.Record) { r.Claims[ledger.ClaimKind] = "sev-snp" })
+			},
+			want: `ledger record 3 (round 2): claims kind "sev-snp" does not match tee_kind "simulated-insecure"`,
+		},
+		{
+			name: "claims hide insecure", index: 3,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 3, func(r *ledger.Record) { r.Claims[ledger.ClaimInsecure] = "false" })
+			},
+			want: `ledger record 3 (round 2): claims insecure "false" does not match insecure=true`,
+		},
+		{
+			name: "claims say debug", index: 3,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 3, func(r *ledger.Record) { r.Claims[ledger.ClaimDebug] = "true" })
+			},
+			want: `ledger record 3 (round 2): claims debug "true"`,
+		},
+		{
+			name: "claims verified_at not a time", index: 3,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 3, func(r *ledger.Record) { r.Claims[ledger.ClaimVerifiedAt] = "yesterday" })
+			},
+			want: `ledger record 3 (round 2): claims verified_at "yesterday"`,
+		},
+		{
+			name: "evidence kind differs", index: 3,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 3, func(r *ledger.Record) { r.EvidenceKind = "tdx" })
+			},
+			want: `ledger record 3 (round 2): evidence_kind "tdx" does not match tee_kind "simulated-insecure"`,
+		},
+		{
+			name: "evidence hash dropped", index: 3,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 3, func(r *ledger.Record) { r.EvidenceSHA256 = "" })
+			},
+			want: "ledger record 3 (round 2): published round has no evidence_sha256",
+		},
+		{
+			name: "failed round with evidence", index: 2,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 2, func(r *ledger.Record) { r.Evidence = []byte("evidence") })
+			},
+			want: "ledger record 2 (round 1): failed round carries evidence fields",
+		},
+		{
+			name: "failed round with claims", index: 2,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 2, func(r *ledger.Record) { r.Claims = testClaims(1) })
+			},
+			want: "ledger record 2 (round 1): failed round carries evidence fields",
+		},
+		{
+			name: "failed round with an evidence hash", index: 2,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 2, func(r *ledger.Record) { r.EvidenceSHA256 = sum("evidence") })
+			},
+			want: "ledger record 2 (round 1): failed round carries evidence fields",
+		},
+		{
+			name: "genesis with evidence", index: 0,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 0, func(r *ledger.Record) {
+					r.EvidenceKind, r.EvidenceSHA256, r.Evidence = "simulated-insecure", sum("evidence"), []byte("evidence")
+				})
+			},
+			want: "ledger record 0 (genesis): genesis record carries evidence fields",
+		},
+		{
+			name: "empty claims spelled out", index: 2,
+			entries: func() []ledger.Entry {
+				return rewriteBytes(t, valid, 2, func(b []byte) []byte {
+					return bytes.Replace(b, []byte(`,"time"`), []byte(`,"claims":{},"time"`), 1)
+				})
+			},
+			want: "ledger record 2 (round 1): record bytes are not in canonical form",
+		},
+		{
+			name: "empty evidence spelled out", index: 2,
+			entries: func() []ledger.Entry {
+				return rewriteBytes(t, valid, 2, func(b []byte) []byte {
+					return bytes.Replace(b, []byte(`,"time"`), []byte(`,"evidence":"","time"`), 1)
+				})
+			},
+			want: "ledger record 2 (round 1): record bytes are not in canonical form",
+		},
+		{
+			name: "evidence required", index: 3,
+			entries: func() []ledger.Entry {
+				return rewrite(t, valid, 3, func(r *ledger.Record) { r.Evidence, r.Claims = nil, nil })
+			},
+			opts: ledger.VerifyOptions{RequireEvidence: true},
+			want: "ledger record 3 (round 2): published round carries no evidence (only its sha256)",
+		},
+		{
 			name: "stored model hash mismatch", index: 3,
 			entries: func() []ledger.Entry { return valid },
 			opts: ledger.VerifyOptions{ModelSHA256: func(round uint64) ([32]byte, error) {
@@ -342,6 +477,65 @@ func TestVerifyTampered(t *testing.T) {
 				t.Errorf("error = %q\nwant it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestVerifyRecordsWithoutEvidence: records written before the evidence was
+// kept (only its hash) still verify, and the report counts them.
+func TestVerifyRecordsWithoutEvidence(t *testing.T) {
+	recs := validRecords()
+	for _, i := range []int{1, 4} {
+		recs[i].Evidence, recs[i].Claims = nil, nil
+	}
+	entries := build(t, recs...)
+	for _, i := range []int{1, 4} {
+		if bytes.Contains(entries[i].Canonical, []byte(`"evidence":`)) || bytes.Contains(entries[i].Canonical, []byte(`"claims"`)) {
+			t.Errorf("record %d without evidence encodes empty evidence fields: %s", i, entries[i].Canonical)
+		}
+	}
+	rep, err := ledger.Verify(entries, ledger.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Published != 3 || rep.WithoutEvidence != 2 {
+		t.Errorf("report = %+v, want 3 published, 2 without evidence", rep)
+	}
+	if rep, err := ledger.Verify(validChain(t), ledger.VerifyOptions{RequireEvidence: true}); err != nil || rep.WithoutEvidence != 0 {
+		t.Errorf("Verify(RequireEvidence) = %+v, %v", rep, err)
+	}
+}
+
+func TestClaimsSummary(t *testing.T) {
+	c := tee.Claims{
+		Kind:        "sev-snp",
+		Measurement: []byte{0xab, 0xcd},
+		TCB:         "bootloader=3 tee=0 snp=14 microcode=209",
+		VerifiedAt:  time.Date(2026, 3, 1, 13, 0, 0, 5, time.FixedZone("CET", 3600)),
+		Details:     map[string]string{"vmpl": "0", "kind": "spoofed", "insecure": "false"},
+	}
+	got := ledger.ClaimsSummary(c)
+	want := map[string]string{
+		"kind": "sev-snp", "insecure": "false", "measurement": "abcd", "debug": "false",
+		"tcb": "bootloader=3 tee=0 snp=14 microcode=209", "verified_at": "2026-03-01T12:00:00.000000005Z",
+		"vmpl": "0", "detail.kind": "spoofed", "detail.insecure": "false",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("ClaimsSummary = %v\nwant %v", got, want)
+	}
+	if keys := ledger.ClaimKeys(); len(keys) != 6 || keys[0] != ledger.ClaimKind {
+		t.Errorf("ClaimKeys = %v", keys)
+	}
+}
+
+func TestCheckRecord(t *testing.T) {
+	r := publishedRecord(2, modelHex(0))
+	r.Index, r.Prev = 3, sum("previous record")
+	if err := ledger.CheckRecord(r); err != nil {
+		t.Fatalf("CheckRecord(valid) = %v", err)
+	}
+	r.Evidence = []byte("tampered")
+	if err := ledger.CheckRecord(r); err == nil || !strings.Contains(err.Error(), "evidence_sha256") {
+		t.Errorf("CheckRecord(tampered evidence) = %v", err)
 	}
 }
 

@@ -120,6 +120,26 @@ type TEE struct {
 	TDX       tdx.Policy               `yaml:"tdx"`
 	SGX       sgx.Policy               `yaml:"sgx"`
 	Simulated provider.SimulatedPolicy `yaml:"simulated"`
+	// ParticipantPolicy is what participants' evidence must show when
+	// tee.participants is not none: the section of that kind is used.
+	ParticipantPolicy PolicySections `yaml:"participant_policy"`
+}
+
+// PolicySections are attestation policies by TEE kind.
+type PolicySections struct {
+	SEVSNP    snp.Policy               `yaml:"sev-snp"`
+	TDX       tdx.Policy               `yaml:"tdx"`
+	SGX       sgx.Policy               `yaml:"sgx"`
+	Simulated provider.SimulatedPolicy `yaml:"simulated"`
+}
+
+// ParticipantsAttest reports whether participants must attest.
+func (t TEE) ParticipantsAttest() bool { return t.Participants != TEENone }
+
+// ParticipantsPolicy is the policy participants' evidence must meet.
+func (t TEE) ParticipantsPolicy() provider.Policy {
+	p := t.ParticipantPolicy
+	return provider.Policy{TEE: t.Participants, SEVSNP: p.SEVSNP, TDX: p.TDX, SGX: p.SGX, Simulated: p.Simulated}
 }
 
 // AggregatorPolicy is the policy the aggregator's evidence must meet.

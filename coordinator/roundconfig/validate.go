@@ -168,5 +168,10 @@ func (t TEE) validate(l *yamlcfg.Locator) error {
 			errs = append(errs, l.Errorf("tee.simulated", "%v", err))
 		}
 	}
+	if t.ParticipantsAttest() && l.OneOf("tee.participants", t.Participants, participantTEEs...) == nil {
+		if err := t.ParticipantsPolicy().Validate(); err != nil {
+			errs = append(errs, l.Errorf("tee.participant_policy", "%v", err))
+		}
+	}
 	return yamlcfg.Join(errs...)
 }

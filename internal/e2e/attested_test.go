@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/confed/confed/coordinator/ledger"
 	"github.com/confed/confed/internal/heartdisease"
 	"github.com/confed/confed/internal/pki"
+	"github.com/confed/confed/internal/tee"
 	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/tee/snp"
 	"github.com/confed/confed/internal/tee/snp/snptest"
@@ -53,8 +55,14 @@ tee:
 // runSNPFederation runs a federation whose aggregator attests with the fake
 // SEV-SNP chip; the participants verify it against participantPolicy.
 func runSNPFederation(t *testing.T, fake *snptest.Fake, participantPolicy snp.Policy, deadline string) *fed {
+	return runSNP(t, fake, participantPolicy, snpRoundConfig(t, fake.Policy(), deadline), nil)
+}
+
+// runSNP runs the federation of roundYAML; issuers gives participants that
+// attest (by name) their fake SEV-SNP issuer.
+func runSNP(t *testing.T, fake *snptest.Fake, participantPolicy snp.Policy, roundYAML string, issuers map[string]tee.Issuer) *fed {
 	hs := []heartdisease.Hospital{heartdisease.Hospitals[0], heartdisease.Hospitals[1], heartdisease.Hospitals[3]}
-	f := newFed(t, hs, snpRoundConfig(t, fake.Policy(), deadline))
+	f := newFed(t, hs, roundYAML)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); f.wg.Wait() })
 	hooks := provider.Hooks{SNP: fake.VerifierOptions()}
@@ -78,8 +86,9 @@ func runSNPFederation(t *testing.T, fake *snptest.Fake, participantPolicy snp.Po
 		cfg.Data.Path = dataDir + "/" + h.File
 		cfg.TLS = f.issue(pki.RoleParticipant, h.Name)
 		cfg.AggregatorAttestation = provider.Policy{TEE: "sev-snp", SEVSNP: participantPolicy}
+		iss := issuers[h.Name]
 		f.run(func() error {
-			return participant.Run(ctx, cfg, participant.Options{Hooks: hooks, ExitWhenFinished: true,
+			return participant.Run(ctx, cfg, participant.Options{Hooks: hooks, ExitWhenFinished: true, Issuer: iss,
 				Logger: testLogger(t, h.Name)})
 		})
 	}
@@ -188,4 +197,58 @@ func prettyRounds(resp *confedv1.ListRoundsResponse) string {
 		b.WriteString(r.GetState().String() + " " + r.GetReason() + "; ")
 	}
 	return b.String()
+}
+
+// TestMutuallyAttestedFederation: the round configuration requires
+// participants to run in SEV-SNP with their own measurement. Two hospitals
+// attest and train; the third runs outside any TEE and is refused with a
+// reason, and the rounds go on without it.
+func TestMutuallyAttestedFederation(t *testing.T) {
+	t.Parallel()
+	fake := snptest.New(t, snptest.Options{})
+	guest := fake.Guest()
+	guest.Measurement[0] ^= 0xff // the participants' image differs from the aggregator's
+	pp := fake.Policy()
+	pp.Measurements = []string{hex.EncodeToString(guest.Measurement[:])}
+	pol, err := yaml.Marshal(pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundYAML := strings.Replace(snpRoundConfig(t, fake.Policy(), "4s"), "  participants: none\n",
+		"  participants: sev-snp\n  participant_policy:\n    sev-snp:\n      "+
+			strings.ReplaceAll(strings.TrimSpace(string(pol)), "\n", "\n      ")+"\n", 1)
+	roundYAML = strings.Replace(roundYAML, "min: 3", "min: 2", 1)
+	issuers := map[string]tee.Issuer{"cleveland": fake.IssuerFor(guest), "hungary": fake.IssuerFor(guest)}
+	f := runSNP(t, fake, fake.Policy(), roundYAML, issuers)
+	op := f.operator(t)
+	eventually(t, 90*time.Second, "both rounds published", func() (bool, string) {
+		resp, err := op.ListRounds(context.Background(), &confedv1.ListRoundsRequest{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return resp.GetFinished(), prettyRounds(resp)
+	})
+	r2, err := op.GetRound(context.Background(), &confedv1.GetRoundRequest{Round: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range r2.GetSubmissions() {
+		if s.GetIncluded() {
+			got = append(got, s.GetParticipant())
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"cleveland", "hungary"}) {
+		t.Errorf("round 2 included %v, want the two attested hospitals", got)
+	}
+	var refused bool
+	for _, ev := range r2.GetEvents() {
+		if ev.GetParticipant() == "long-beach-va" && strings.Contains(ev.GetReason(), "attest") {
+			refused = true
+		}
+	}
+	if !refused {
+		t.Errorf("round 2 records no reason for long-beach-va's absence: events %v", r2.GetEvents())
+	}
 }

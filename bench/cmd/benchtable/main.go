@@ -3,13 +3,14 @@
 // to its baseline measured in the same run, and writes the figures as JSON.
 //
 //	go run ./bench/cmd/benchtable                      # what make bench runs
-//	go run ./bench/cmd/benchtable --short              # small sizes, quick check
+//	go run ./bench/cmd/benchtable --short              # small sizes, one round: quick check
 //	go run ./bench/cmd/benchtable --filter 'Update/' --count 3
 //
 // A row selected by --filter brings its baseline (and the baseline's
 // baseline) along, so every ratio is against a figure from the same run.
-// With --count N every row runs N times, rounds interleaved, and the run
-// with the median ns/op is reported.
+// With --count N (default 3) the suite runs N times in rounds; each row
+// reports its median run, and its ratio is the median of the per-round
+// ratios to the baseline's run in the same round.
 package main
 
 import (
@@ -68,12 +69,14 @@ type Row struct {
 	NsOp     float64   `json:"ns_per_op"`
 	RunsNsOp []float64 `json:"runs_ns_per_op"`
 	GBps     float64   `json:"gb_per_s"` // payload, 1e9 bytes per second
-	// Ratio is GBps / the baseline's GBps: above 1 is faster than the
-	// baseline. 0 for a reference row.
-	Ratio        float64 `json:"ratio,omitempty"`
-	MemGBps      float64 `json:"mem_gb_per_s,omitempty"` // memory traffic, memory-bound rows only
-	AllocsOp     int64   `json:"allocs_per_op"`
-	AllocBytesOp int64   `json:"alloc_bytes_per_op"`
+	// Ratio is GB/s over the baseline's GB/s (above 1: faster than the
+	// baseline), the median over rounds of RunsRatio, each round's row
+	// compared with the same round's baseline run. 0 for a reference row.
+	Ratio        float64   `json:"ratio,omitempty"`
+	RunsRatio    []float64 `json:"runs_ratio,omitempty"`
+	MemGBps      float64   `json:"mem_gb_per_s,omitempty"` // memory traffic, memory-bound rows only
+	AllocsOp     int64     `json:"allocs_per_op"`
+	AllocBytesOp int64     `json:"alloc_bytes_per_op"`
 }
 
 func main() {
@@ -88,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	filter := fs.String("filter", "", "run only rows whose name matches this `regexp` (and their baselines)")
 	out := fs.String("out", filepath.Join("bench", "results", "latest.json"), "write the figures as JSON to this `file` (\"\" to skip)")
-	short := fs.Bool("short", false, "use the small sizes (bench.ShortSizes), for a quick check")
+	short := fs.Bool("short", false, "quick check: the small sizes (bench.ShortSizes) and, unless --count is given, one round")
 	benchtime := fs.String("benchtime", "1s", "run each row for this long, or N times as Nx (as go test -benchtime)")
 	count := fs.Int("count", 3, "run each row `N` times, rounds interleaved, and report the median")
 	list := fs.Bool("list", false, "list the rows and exit")
@@ -104,6 +107,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *short && !isSet(fs, "count") {
+		*count = 1
 	}
 	if *count < 1 {
 		return fmt.Errorf("--count %d: want at least 1", *count)
@@ -166,6 +172,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// isSet reports whether the flag called name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // pick returns the cases matching re plus, transitively, their baselines, in
 // suite order, and which of them matched.
 func pick(all []bench.Case, re *regexp.Regexp) ([]bench.Case, map[string]bool) {
@@ -191,31 +204,48 @@ func pick(all []bench.Case, re *regexp.Regexp) ([]bench.Case, map[string]bool) {
 	return cases, selected
 }
 
+// rows summarises the runs: each row is its median run by ns/op, and its
+// ratio is the median over rounds of the ratio to the baseline's run in the
+// same round, so that drift during the run (other load, frequency) cancels
+// as far as possible.
 func rows(cases []bench.Case, selected map[string]bool, results [][]testing.BenchmarkResult) []Row {
 	out := make([]Row, len(cases))
-	gbps := map[string]float64{}
+	index := map[string]int{}
 	for i, c := range cases {
+		index[c.Name] = i
 		runs := slices.Clone(results[i])
 		slices.SortFunc(runs, func(a, b testing.BenchmarkResult) int { return cmp.Compare(nsPerOp(a), nsPerOp(b)) })
 		med := runs[(len(runs)-1)/2]
 		row := Row{
 			Name: c.Name, Baseline: c.Baseline, Selected: selected[c.Name],
-			N: med.N, BytesOp: med.Bytes, NsOp: nsPerOp(med),
+			N: med.N, BytesOp: med.Bytes, NsOp: nsPerOp(med), GBps: gbPerSec(med),
 			MemGBps: med.Extra[bench.MemMetric], AllocsOp: med.AllocsPerOp(), AllocBytesOp: med.AllocedBytesPerOp(),
 		}
 		for _, r := range results[i] {
 			row.RunsNsOp = append(row.RunsNsOp, nsPerOp(r))
 		}
-		if row.NsOp > 0 {
-			row.GBps = float64(row.BytesOp) / row.NsOp
+		if j, ok := index[c.Baseline]; ok {
+			for round, r := range results[i] {
+				if base := gbPerSec(results[j][round]); base > 0 {
+					row.RunsRatio = append(row.RunsRatio, gbPerSec(r)/base)
+				}
+			}
+			if k := len(row.RunsRatio); k > 0 {
+				sorted := slices.Sorted(slices.Values(row.RunsRatio))
+				row.Ratio = sorted[(k-1)/2]
+			}
 		}
-		if base, ok := gbps[c.Baseline]; ok && base > 0 {
-			row.Ratio = row.GBps / base
-		}
-		gbps[c.Name] = row.GBps
 		out[i] = row
 	}
 	return out
+}
+
+// gbPerSec returns r's payload throughput in GB/s (bytes per ns).
+func gbPerSec(r testing.BenchmarkResult) float64 {
+	if ns := nsPerOp(r); ns > 0 {
+		return float64(r.Bytes) / ns
+	}
+	return 0
 }
 
 func printTable(w io.Writer, rep Report) {
@@ -229,12 +259,12 @@ func printTable(w io.Writer, rep Report) {
 	if rep.OtherCPU >= 0 {
 		other = fmt.Sprintf("%.0f%%", 100*rep.OtherCPU)
 	}
-	fmt.Fprintf(w, "benchtime %s, count %d (median)%s; CPU used by other processes during the run: %s of %d CPUs.\n",
+	fmt.Fprintf(w, "benchtime %s, count %d (median)%s. CPU used by other processes during the run: %s of %d CPUs.\n",
 		rep.Benchtime, rep.Count, sizes, other, rep.NumCPU)
 	if rep.OtherCPU > busyShare {
 		fmt.Fprintf(w, "WARNING: the machine was busy (other processes used over %.0f%% of its CPU time): figures and ratios are skewed.\n", 100*busyShare)
 	}
-	fmt.Fprintf(w, "GB/s: payload bytes (b.SetBytes) per ns. ratio: GB/s / the baseline row's GB/s (above 1 = faster).\n\n")
+	fmt.Fprintf(w, "GB/s: payload bytes (b.SetBytes) per ns. ratio: GB/s / the baseline's GB/s in the same round (median over rounds; above 1 = faster).\n\n")
 	t := [][]string{{"name", "GB/s", "ratio", "baseline", "mem GB/s", "ns/op", "allocs/op", "B/op"}}
 	for _, r := range rep.Rows {
 		name := r.Name

@@ -833,8 +833,11 @@ type Task struct {
 	Params            *TrainingParams        `protobuf:"bytes,6,opt,name=params,proto3" json:"params,omitempty"`
 	Deadline          *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	Federation        string                 `protobuf:"bytes,8,opt,name=federation,proto3" json:"federation,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// attest: the round requires participants to present TEE evidence on
+	// their connection to the aggregator (tee.participants).
+	Attest        bool `protobuf:"varint,9,opt,name=attest,proto3" json:"attest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
@@ -921,6 +924,13 @@ func (x *Task) GetFederation() string {
 		return x.Federation
 	}
 	return ""
+}
+
+func (x *Task) GetAttest() bool {
+	if x != nil {
+		return x.Attest
+	}
+	return false
 }
 
 type DownloadModelRequest struct {
@@ -1421,12 +1431,16 @@ type AggregationTask struct {
 	Deadline             *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	// include lists, for CLOSE, the participants whose updates form the
 	// aggregate.
-	Include       []string   `protobuf:"bytes,9,rep,name=include,proto3" json:"include,omitempty"`
-	Reason        string     `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
-	ConfigSha256  []byte     `protobuf:"bytes,11,opt,name=config_sha256,json=configSha256,proto3" json:"config_sha256,omitempty"`
-	Model         *ModelSpec `protobuf:"bytes,12,opt,name=model,proto3" json:"model,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Include      []string   `protobuf:"bytes,9,rep,name=include,proto3" json:"include,omitempty"`
+	Reason       string     `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
+	ConfigSha256 []byte     `protobuf:"bytes,11,opt,name=config_sha256,json=configSha256,proto3" json:"config_sha256,omitempty"`
+	Model        *ModelSpec `protobuf:"bytes,12,opt,name=model,proto3" json:"model,omitempty"`
+	// participant_policy, for OPEN, is the attestation policy participants
+	// must meet (YAML of the round configuration's participant policy);
+	// empty when participants need not attest.
+	ParticipantPolicy []byte `protobuf:"bytes,13,opt,name=participant_policy,json=participantPolicy,proto3" json:"participant_policy,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *AggregationTask) Reset() {
@@ -1539,6 +1553,13 @@ func (x *AggregationTask) GetConfigSha256() []byte {
 func (x *AggregationTask) GetModel() *ModelSpec {
 	if x != nil {
 		return x.Model
+	}
+	return nil
+}
+
+func (x *AggregationTask) GetParticipantPolicy() []byte {
+	if x != nil {
+		return x.ParticipantPolicy
 	}
 	return nil
 }
@@ -3085,7 +3106,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\vparticipant\x18\x02 \x01(\tR\vparticipant\x12\x16\n" +
 	"\x06rounds\x18\x03 \x01(\x04R\x06rounds\x12#\n" +
 	"\rconfig_sha256\x18\x04 \x01(\fR\fconfigSha256\"\x13\n" +
-	"\x11WatchTasksRequest\"\xd2\x02\n" +
+	"\x11WatchTasksRequest\"\xea\x02\n" +
 	"\x04Task\x12'\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x13.confed.v1.TaskKindR\x04kind\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x04R\x05round\x12!\n" +
@@ -3096,7 +3117,8 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\bdeadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x1e\n" +
 	"\n" +
 	"federation\x18\b \x01(\tR\n" +
-	"federation\"Z\n" +
+	"federation\x12\x16\n" +
+	"\x06attest\x18\t \x01(\bR\x06attest\"Z\n" +
 	"\x14DownloadModelRequest\x12\x19\n" +
 	"\x05round\x18\x01 \x01(\x04H\x00R\x05round\x88\x01\x01\x12\x1d\n" +
 	"\n" +
@@ -3129,7 +3151,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\bfeatures\x18\x02 \x01(\rR\bfeatures\x12\x12\n" +
 	"\x04init\x18\x03 \x01(\tR\x04init\x12\x12\n" +
-	"\x04seed\x18\x04 \x01(\x04R\x04seed\"\xf4\x03\n" +
+	"\x04seed\x18\x04 \x01(\x04R\x04seed\"\xa3\x04\n" +
 	"\x0fAggregationTask\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.confed.v1.AggregationTaskKindR\x04kind\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x04R\x05round\x12\x1e\n" +
@@ -3145,7 +3167,8 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x06reason\x18\n" +
 	" \x01(\tR\x06reason\x12#\n" +
 	"\rconfig_sha256\x18\v \x01(\fR\fconfigSha256\x12*\n" +
-	"\x05model\x18\f \x01(\v2\x14.confed.v1.ModelSpecR\x05model\")\n" +
+	"\x05model\x18\f \x01(\v2\x14.confed.v1.ModelSpecR\x05model\x12-\n" +
+	"\x12participant_policy\x18\r \x01(\fR\x11participantPolicy\")\n" +
 	"\x11RoundReadyRequest\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x04R\x05round\"\x14\n" +
 	"\x12RoundReadyResponse\"i\n" +
