@@ -18,6 +18,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"attest": {"verify and show TEE evidence, raw or from a ledger record (verify, show)", runAttest},
 		"ca":     {"create the federation CA and issue credentials (init, issue)", runCA},
 		"config": {"check configuration files (validate)", runConfig},
 		"demo":   {"run a whole federation of four hospitals on this machine", runDemo},
