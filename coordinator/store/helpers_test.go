@@ -94,7 +94,9 @@ func published(round uint64, parent string, model []byte) commitArgs {
 			ModelSHA256:  hex.EncodeToString(sum[:]), ParentSHA256: parent, ModelSize: uint64(len(model)),
 			Manifest: manifest, Signature: signed.Signature, SignerPublicKey: signed.SignerPublicKey,
 			TEEKind: "simulated-insecure", Insecure: true,
-			EvidenceKind: "simulated-insecure", EvidenceSHA256: sha("evidence"),
+			EvidenceKind: "simulated-insecure", EvidenceSHA256: sha("evidence"), Evidence: []byte("evidence"),
+			Claims: map[string]string{"kind": "simulated-insecure", "insecure": "true", "debug": "false",
+				"measurement": sha("measurement"), "tcb": "none (simulated)", "verified_at": t0.Format(time.RFC3339)},
 			Time: t0.Add(time.Duration(round) * time.Minute),
 		},
 	}

@@ -138,7 +138,7 @@ func (s *Store) VerifyLedger() (ledger.Report, error) {
 	if err != nil {
 		return ledger.Report{}, err
 	}
-	rep, err := ledger.Verify(entries, ledger.VerifyOptions{ModelSHA256: s.modelSHA256})
+	rep, err := ledger.Verify(entries, ledger.VerifyOptions{ModelSHA256: s.modelSHA256, RequireEvidence: true})
 	if err != nil {
 		return ledger.Report{}, fmt.Errorf("store: verify: %w", err)
 	}

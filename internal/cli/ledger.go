@@ -81,7 +81,7 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	var opts ledger.VerifyOptions
+	opts := ledger.VerifyOptions{RequireEvidence: true}
 	if st != nil {
 		defer st.Close()
 		opts.ModelSHA256 = modelHasher(st)

@@ -86,7 +86,7 @@ func TestFederationThreeRounds(t *testing.T) {
 		t.Errorf("pooled test accuracy of the federated model after 3 rounds = %.3f, want >= 0.7", acc)
 	}
 	entries := f.ledgerEntries(t, op)
-	rep, err := ledger.Verify(entries, ledger.VerifyOptions{})
+	rep, err := ledger.Verify(entries, ledger.VerifyOptions{RequireEvidence: true})
 	if err != nil {
 		t.Fatalf("ledger from the coordinator does not verify: %v", err)
 	}

@@ -342,7 +342,7 @@ func TestHostileParticipant(t *testing.T) {
 		t.Errorf("final model: round %d, contributions %v; want round 2 from %v",
 			final.Verified.Manifest.GetRound(), contributors, honest)
 	}
-	if _, err := ledger.Verify(f.ledgerEntries(t, op), ledger.VerifyOptions{}); err != nil {
+	if _, err := ledger.Verify(f.ledgerEntries(t, op), ledger.VerifyOptions{RequireEvidence: true}); err != nil {
 		t.Errorf("ledger does not verify: %v", err)
 	}
 	cancel()

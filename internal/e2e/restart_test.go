@@ -116,7 +116,7 @@ func TestCoordinatorRestartMidRound(t *testing.T) {
 	}
 
 	entries := f.ledgerEntries(t, op)
-	rep, err := ledger.Verify(entries, ledger.VerifyOptions{})
+	rep, err := ledger.Verify(entries, ledger.VerifyOptions{RequireEvidence: true})
 	if err != nil {
 		t.Fatalf("ledger does not verify: %v", err)
 	}
