@@ -30,6 +30,10 @@ type Config struct {
 	// ChunkSize is the size of the chunks models and updates are streamed
 	// in, 4KiB to 4MiB (default 1MiB).
 	ChunkSize yamlcfg.ByteSize `yaml:"chunk_size"`
+	// MinUpdates is the fewest updates the aggregator will combine into a
+	// published model (default 2): an aggregate of one update is that
+	// participant's update, whatever the coordinator asks.
+	MinUpdates int `yaml:"min_updates"`
 	// Attestation names the TEE this aggregator runs in (tee) and the
 	// policy that the evidence of earlier aggregator instances must meet
 	// before the aggregator builds on a model they signed. Required.
@@ -47,6 +51,7 @@ func Default() Config {
 	return Config{
 		Listen:               "127.0.0.1:7444",
 		MaxConcurrentUpdates: 2,
+		MinUpdates:           2,
 		ChunkSize:            yamlcfg.MiB,
 		Log:                  yamlcfg.DefaultLog(),
 	}
@@ -84,6 +89,7 @@ func (c Config) Validate() error {
 		c.TLS.Validate(l, "tls"),
 		yamlcfg.InRange(l, "max_concurrent_updates", c.MaxConcurrentUpdates, 1, concurrentUpdatesLimit),
 		yamlcfg.InRange(l, "chunk_size", c.ChunkSize, chunkSizeMin, chunkSizeMax),
+		yamlcfg.InRange(l, "min_updates", c.MinUpdates, 1, 1000000),
 		checkPolicy(l, "attestation", c.Attestation),
 		c.Log.Validate(l, "log"),
 	)

@@ -55,12 +55,12 @@ func TestConfigLoad(t *testing.T) {
 	}{
 		{"defaults, relative TLS paths", configTestYAML, func(conf string) Config {
 			return Config{Listen: "127.0.0.1:7444", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
-				MaxConcurrentUpdates: 2, ChunkSize: yamlcfg.MiB, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}, Attestation: provider.Policy{TEE: "simulated"}}
+				MaxConcurrentUpdates: 2, MinUpdates: 2, ChunkSize: yamlcfg.MiB, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}, Attestation: provider.Policy{TEE: "simulated"}}
 		}},
 		{"every key set", configTestYAML + "listen: 0.0.0.0:0\nmax_concurrent_updates: 64\nchunk_size: 4KiB\nlog: {level: warn, format: json}\n",
 			func(conf string) Config {
 				return Config{Listen: "0.0.0.0:0", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
-					MaxConcurrentUpdates: 64, ChunkSize: 4 * yamlcfg.KiB, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}, Attestation: provider.Policy{TEE: "simulated"}}
+					MaxConcurrentUpdates: 64, MinUpdates: 2, ChunkSize: 4 * yamlcfg.KiB, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}, Attestation: provider.Policy{TEE: "simulated"}}
 			}},
 		{"chunk size in bytes", configTestYAML + "chunk_size: 4194304\n", func(conf string) Config {
 			c := Default()

@@ -117,6 +117,7 @@ func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) err
 	if err != nil {
 		return fmt.Errorf("global model of round %d: %w", t.GetGlobalRound(), err)
 	}
+	s.dropRound("a new round opens")
 	rs, err := newRoundState(t, d.Model, d.SHA256, s.cfg.MaxConcurrentUpdates)
 	if err != nil {
 		return err
@@ -142,6 +143,9 @@ func (s *Server) closeRound(ctx context.Context, t *confedv1.AggregationTask) er
 	rs.mu.Lock()
 	rs.closed = true
 	rs.mu.Unlock()
+	if n := len(t.GetInclude()); n < s.cfg.MinUpdates {
+		return fmt.Errorf("refusing to aggregate %d update(s): fewer than min_updates (%d), the aggregate would reveal individual updates", n, s.cfg.MinUpdates)
+	}
 	wctx, cancel := context.WithTimeout(ctx, foldWait)
 	defer cancel()
 	if err := rs.waitFolded(wctx, t.GetInclude()); err != nil {
@@ -171,6 +175,12 @@ func (s *Server) participantVerifier(policy []byte) (tee.Verifier, error) {
 	if _, err := yamlcfg.Decode("participant policy", policy, &p); err != nil {
 		return nil, err
 	}
+	// Where collateral is cached and which offline bundle is read are this
+	// machine's business, not the coordinator's: take them from the
+	// aggregator's own configuration.
+	own := s.cfg.Attestation
+	p.SEVSNP.Collateral.CacheDir, p.SEVSNP.Collateral.Bundle = own.SEVSNP.Collateral.CacheDir, own.SEVSNP.Collateral.Bundle
+	p.TDX.Collateral.CacheDir = own.TDX.Collateral.CacheDir
 	v, err := provider.Verifier(p, s.teeOpts, s.hooks)
 	if err != nil {
 		return nil, fmt.Errorf("participant policy: %w", err)

@@ -53,6 +53,9 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if rc.TEE.Participants == "simulated" && !opts.InsecureSimulatedTEE {
+		return fmt.Errorf("%s: tee.participants is \"simulated\", which gives no protection: start the coordinator with --insecure-simulated-tee to accept it", cfg.RoundConfig)
+	}
 	if rc.TEE.Aggregator == "simulated" && !opts.InsecureSimulatedTEE {
 		return fmt.Errorf("%s: tee.aggregator is \"simulated\", which gives no protection: start the coordinator with --insecure-simulated-tee to accept it", cfg.RoundConfig)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/confed/confed/internal/atls"
 	"github.com/confed/confed/internal/heartdisease"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
@@ -58,8 +59,12 @@ func (d *daemon) trainAndSubmit(ctx context.Context, t *confedv1.Task) (*confedv
 func (d *daemon) reportProblem(ctx context.Context, round uint64, err error) {
 	kind := "round_failed"
 	var refused *aggregatorRefused
-	if errors.As(err, &refused) {
+	var refusedBy *refusedByAggregator
+	switch {
+	case errors.As(err, &refused):
 		kind = "aggregator_refused"
+	case errors.As(err, &refusedBy):
+		kind = "refused_by_aggregator"
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -173,7 +178,7 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 	defer conn.Close()
 	defer func() {
 		if e := refused.Load(); e != nil {
-			err = &aggregatorRefused{err: *e}
+			err = handshakeProblem(*e)
 		}
 	}()
 	size, sum, err := modelio.Digest(upd)
@@ -202,6 +207,26 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 	}
 	return resp, nil
 }
+
+// handshakeProblem classifies a failed attested handshake: this participant
+// refused the aggregator, or the aggregator refused this participant.
+func handshakeProblem(err error) error {
+	var re *atls.RefusalError
+	if errors.As(err, &re) && re.ByPeer {
+		return &refusedByAggregator{err: err}
+	}
+	return &aggregatorRefused{err: err}
+}
+
+// refusedByAggregator is a submission the aggregator refused at the
+// attested handshake (e.g. this participant's evidence did not meet the
+// round's participant policy).
+type refusedByAggregator struct{ err error }
+
+func (e *refusedByAggregator) Error() string {
+	return "the aggregator refused this participant: " + e.err.Error()
+}
+func (e *refusedByAggregator) Unwrap() error { return e.err }
 
 // aggregatorRefused is a submission abandoned because the aggregator's
 // attestation did not meet this participant's policy.

@@ -23,9 +23,9 @@ var hardwarePaths = map[string][]string{
 // kind. Verifying needs no TEE hardware on the verifying machine.
 func ErrUnsupportedVerifier(kind string) error {
 	if _, ok := hardwarePaths[kind]; !ok {
-		return fmt.Errorf("unknown TEE kind %q (want %s, %s, %s or %s)", kind, KindSEVSNP, KindTDX, KindSGX, KindSimulated)
+		return fmt.Errorf("unknown TEE kind %q (want %s, %s, %s or simulated)", kind, KindSEVSNP, KindTDX, KindSGX)
 	}
-	return fmt.Errorf("this build of confed cannot verify %s evidence yet; only the insecure simulated TEE (--insecure-simulated-tee) is available", kind)
+	return fmt.Errorf("no verifier for %s evidence in this build", kind)
 }
 
 // ErrUnsupported explains why a hardware TEE cannot be used by this build or
@@ -33,7 +33,7 @@ func ErrUnsupportedVerifier(kind string) error {
 func ErrUnsupported(kind string) error {
 	paths, ok := hardwarePaths[kind]
 	if !ok {
-		return fmt.Errorf("unknown TEE kind %q (want %s, %s, %s or %s)", kind, KindSEVSNP, KindTDX, KindSGX, KindSimulated)
+		return fmt.Errorf("unknown TEE kind %q (want %s, %s, %s or simulated)", kind, KindSEVSNP, KindTDX, KindSGX)
 	}
 	var present []string
 	for _, p := range paths {
@@ -44,5 +44,5 @@ func ErrUnsupported(kind string) error {
 	if len(present) == 0 {
 		return fmt.Errorf("%s requested but this machine has no %s guest interface (none of %v exists)", kind, kind, paths)
 	}
-	return fmt.Errorf("%s requested and %v exists, but this build of confed cannot produce or verify %s evidence yet", kind, present, kind)
+	return fmt.Errorf("%s requested and %v exists, but no issuer for %s evidence is available in this build", kind, present, kind)
 }

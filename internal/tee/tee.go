@@ -6,9 +6,11 @@
 // apart from policy checks ("validate") in each implementation; both must
 // pass before claims are returned.
 //
-// Implementations live in subpackages, one per TEE. The only one in this
-// build is simulated, an INSECURE stand-in for development that must be
-// enabled explicitly and is labelled as such wherever it appears.
+// Implementations live in subpackages, one per TEE: snp (AMD SEV-SNP),
+// tdx (Intel TDX), sgx (Intel SGX via EGo, behind build tags) and simulated,
+// an INSECURE stand-in for development that must be enabled explicitly and
+// is labelled as such wherever it appears. Package provider picks one from
+// a configuration.
 package tee
 
 import (

@@ -44,7 +44,7 @@ func TestErrUnsupportedNamesPaths(t *testing.T) {
 
 func TestErrUnsupportedVerifier(t *testing.T) {
 	err := ErrUnsupportedVerifier(KindTDX)
-	if err == nil || !strings.Contains(err.Error(), "cannot verify tdx") {
+	if err == nil || !strings.Contains(err.Error(), "no verifier for tdx") {
 		t.Errorf("ErrUnsupportedVerifier(tdx) = %v", err)
 	}
 	if err := ErrUnsupportedVerifier("x"); err == nil || !strings.Contains(err.Error(), "unknown TEE kind") {
