@@ -93,7 +93,11 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *format == "json" {
 		return json.NewEncoder(stdout).Encode(map[string]any{"verified": true, "records": len(entries), "report": rep})
 	}
-	fmt.Fprintf(stdout, "ledger verifies: %d records, %+v\n", len(entries), rep)
+	fmt.Fprintf(stdout, "ledger verifies: %d records (%d published rounds, %d failed), head %x\n",
+		rep.Records, rep.Published, rep.Failed, rep.Head)
+	if rep.Insecure {
+		fmt.Fprintln(stdout, "WARNING: records come from the INSECURE simulated TEE: no hardware protected these rounds")
+	}
 	if st == nil {
 		fmt.Fprintln(stdout, "(model bytes were not re-hashed: use --db on a stopped coordinator's file for that)")
 	}
