@@ -30,6 +30,10 @@ type Config struct {
 	// ChunkSize is the size of the chunks models and updates are streamed
 	// in, 4KiB to 4MiB (default 1MiB).
 	ChunkSize yamlcfg.ByteSize `yaml:"chunk_size"`
+	// SpillDir is where robust strategies keep the round's updates,
+	// encrypted under a key held only in memory (default: the system's
+	// temporary directory).
+	SpillDir string `yaml:"spill_dir"`
 	// MinUpdates is the fewest updates the aggregator will combine into a
 	// published model (default 2): an aggregate of one update is that
 	// participant's update, whatever the coordinator asks.

@@ -1,6 +1,8 @@
 package aggregator
 
 import (
+	"github.com/confed/confed/aggregator/strategy"
+
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -54,6 +56,12 @@ type Server struct {
 
 	mu  sync.Mutex
 	cur *roundState
+
+	// opt is the server optimiser, whose state carries over rounds; optBase
+	// is the hash of the model it produced last.
+	opt     strategy.Optimizer
+	optCfg  strategy.Config
+	optBase [32]byte
 }
 
 // Run serves participants and follows the coordinator's tasks until ctx is

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/confed/confed/aggregator/fedavg"
+	"github.com/confed/confed/aggregator/strategy"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/seal"
 	"github.com/confed/confed/internal/tee"
@@ -26,6 +27,13 @@ type roundState struct {
 	// participants verifies participants' evidence against the round's
 	// policy; nil when participants need not attest.
 	participants tee.Verifier
+	// frozen are the coordinates of the feature statistics.
+	frozen []strategy.Range
+	// robust is the round's robust rule (nil for fedavg); its updates are
+	// kept, sealed, in spill, spilled[i] naming the participant of the i-th.
+	robust  *strategy.RobustConfig
+	spill   *strategy.Spill
+	spilled []string
 
 	mu      sync.Mutex
 	acc     *fedavg.Accumulator
@@ -34,8 +42,19 @@ type roundState struct {
 	changed chan struct{}
 }
 
-func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]byte, buffers int) (*roundState, error) {
+func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]byte, buffers int, spillDir string) (*roundState, error) {
 	spec := global.Spec()
+	frozen, err := statistics(spec)
+	if err != nil {
+		return nil, err
+	}
+	robust := robustConfig(task.GetParams(), frozen)
+	var spill *strategy.Spill
+	if robust != nil {
+		if spill, err = strategy.NewSpill(spillDir, spec.NumParams()); err != nil {
+			return nil, fmt.Errorf("spill file for %s: %w", robust.Name, err)
+		}
+	}
 	pool, err := fedavg.NewBufferPool(spec, buffers)
 	if err != nil {
 		return nil, err
@@ -46,6 +65,7 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 	}
 	return &roundState{
 		task: task, global: global, globalSHA: sha, spec: spec, pool: pool, key: key,
+		frozen: frozen, robust: robust, spill: spill,
 		acc: fedavg.NewAccumulator(spec), folded: map[string]*confedv1.Contribution{},
 		changed: make(chan struct{}),
 	}, nil
@@ -58,8 +78,19 @@ func (r *roundState) fold(c *confedv1.Contribution, values []float32) error {
 	if _, dup := r.folded[c.GetParticipant()]; dup {
 		return fmt.Errorf("update of %q already folded", c.GetParticipant())
 	}
+	if bound := r.task.GetParams().GetClipNorm(); bound > 0 {
+		if _, _, err := strategy.ClipNormExcept(values, bound, r.frozen); err != nil {
+			return err
+		}
+	}
 	if err := r.acc.Add(values, float64(c.GetNumExamples())); err != nil {
 		return err
+	}
+	if r.spill != nil {
+		if err := r.spill.Append(values, float64(c.GetNumExamples())); err != nil {
+			return err
+		}
+		r.spilled = append(r.spilled, c.GetParticipant())
 	}
 	r.folded[c.GetParticipant()] = c
 	close(r.changed)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/confed/confed/aggregator/fedavg"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
@@ -98,7 +97,8 @@ func (s *Server) initModel(ctx context.Context, t *confedv1.AggregationTask) err
 	if err != nil {
 		return fmt.Errorf("initial model: %w", err)
 	}
-	return s.publish(ctx, t, m, nil, nil)
+	_, err = s.publish(ctx, t, m, nil, nil)
+	return err
 }
 
 func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) error {
@@ -118,7 +118,7 @@ func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) err
 		return fmt.Errorf("global model of round %d: %w", t.GetGlobalRound(), err)
 	}
 	s.dropRound("a new round opens")
-	rs, err := newRoundState(t, d.Model, d.SHA256, s.cfg.MaxConcurrentUpdates)
+	rs, err := newRoundState(t, d.Model, d.SHA256, s.cfg.MaxConcurrentUpdates, s.cfg.SpillDir)
 	if err != nil {
 		return err
 	}
@@ -155,14 +155,20 @@ func (s *Server) closeRound(ctx context.Context, t *confedv1.AggregationTask) er
 	if err != nil {
 		return err
 	}
-	rs.mu.Lock()
-	next, err := fedavg.Apply(rs.global, rs.acc)
-	rs.mu.Unlock()
+	delta, err := s.combine(rs)
+	if err != nil {
+		return fmt.Errorf("aggregating: %w", err)
+	}
+	next, err := s.nextModel(rs, delta)
 	if err != nil {
 		return fmt.Errorf("aggregating: %w", err)
 	}
 	s.dropRound("")
-	return s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs)
+	sum, err := s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs)
+	if err == nil {
+		s.optBase = sum
+	}
+	return err
 }
 
 // participantVerifier builds the verifier of the round's participant
@@ -242,6 +248,11 @@ func (s *Server) dropRound(reason string) {
 		s.cur.closed = true
 		s.cur.mu.Unlock()
 		s.cur.key.Destroy()
+		if s.cur.spill != nil {
+			if err := s.cur.spill.Close(); err != nil {
+				s.log.Warn("removing the spill file", logging.KeyErr, err)
+			}
+		}
 	}
 	s.cur = nil
 }

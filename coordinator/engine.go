@@ -393,7 +393,16 @@ func (e *engine) trainingParams() *confedv1.TrainingParams {
 
 func (e *engine) aggParams() *confedv1.AggregationParams {
 	a := e.rc.Aggregation
-	return &confedv1.AggregationParams{Strategy: a.Strategy, MaxUpdateNorm: a.MaxUpdateNorm, MaxUpdateBytes: uint64(a.MaxUpdateBytes)}
+	// Resolved was checked when the configuration was validated.
+	opt, _ := a.ServerOptimizer.Resolved()
+	return &confedv1.AggregationParams{
+		Strategy: a.Strategy, MaxUpdateNorm: a.MaxUpdateNorm, MaxUpdateBytes: uint64(a.MaxUpdateBytes),
+		TrimFraction: a.TrimFraction, Byzantine: uint32(a.Byzantine), MultikrumM: uint32(a.MultiKrumM), ClipNorm: a.ClipNorm,
+		ServerOptimizer: &confedv1.ServerOptimizer{
+			Name: opt.Name, ServerLr: opt.ServerLR, ServerMomentum: opt.Momentum,
+			Beta1: opt.Beta1, Beta2: opt.Beta2, Tau: opt.Tau, BiasCorrection: opt.BiasCorrection,
+		},
+	}
 }
 
 func (e *engine) modelSpec() *confedv1.ModelSpec {

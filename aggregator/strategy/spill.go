@@ -238,7 +238,7 @@ func (r *blockReader) read(u, lo, hi int, dst []float32) error {
 	}
 	r.bytesRead += int64(len(raw))
 	binary.BigEndian.PutUint64(r.ad, uint64(u))
-	out := dst[:0]
+	k := 0
 	for sg := s0; sg <= s1; sg++ {
 		off := int64(sg-s0) * s.segBytes()
 		vals := min(s.seg, s.n-sg*s.seg)
@@ -253,9 +253,12 @@ func (r *blockReader) read(u, lo, hi int, dst []float32) error {
 		}
 		a := max(lo, sg*s.seg) - sg*s.seg
 		b := min(hi, sg*s.seg+vals) - sg*s.seg
-		for i := a; i < b; i++ {
-			out = append(out, math.Float32frombits(binary.LittleEndian.Uint32(plain[4*i:])))
+		words := plain[4*a : 4*b]
+		out := dst[k : k+b-a]
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(words[4*i:]))
 		}
+		k += b - a
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package roundconfig
 
 import (
+	"github.com/confed/confed/aggregator/strategy"
+
 	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/tee/sgx"
 	"github.com/confed/confed/internal/tee/snp"
@@ -95,13 +97,68 @@ type Training struct {
 
 // Aggregation is how the aggregator combines updates.
 type Aggregation struct {
-	// Strategy is fedavg, the only strategy available yet.
+	// Strategy combines the round's updates: fedavg (example-weighted
+	// mean), or a robust rule for federations that may contain a faulty or
+	// malicious member: median, trimmed_mean, krum, multikrum.
 	Strategy string `yaml:"strategy"`
+	// TrimFraction is the share trimmed from each end (trimmed_mean).
+	TrimFraction float64 `yaml:"trim_fraction"`
+	// Byzantine is the number of faulty updates to tolerate (krum,
+	// multikrum; checked for median and trimmed_mean).
+	Byzantine int `yaml:"byzantine"`
+	// MultiKrumM is how many updates Multi-Krum averages (0: n − byzantine).
+	MultiKrumM int `yaml:"multikrum_m"`
+	// ClipNorm scales every update down to this L2 norm before it is
+	// combined; 0 means no clipping.
+	ClipNorm float64 `yaml:"clip_norm"`
+	// ServerOptimizer turns the combined update into the next model.
+	ServerOptimizer ServerOptimizer `yaml:"server_optimizer"`
 	// MaxUpdateNorm rejects updates whose L2 norm (of the difference from
 	// the global model) exceeds it; 0 means unbounded.
 	MaxUpdateNorm float64 `yaml:"max_update_norm"`
 	// MaxUpdateBytes rejects larger encoded updates; > 0.
 	MaxUpdateBytes yamlcfg.ByteSize `yaml:"max_update_bytes"`
+}
+
+// ServerOptimizer is the server-side optimiser. Parameters left out take
+// the named optimiser's defaults (see aggregator/strategy.Defaults).
+type ServerOptimizer struct {
+	// Name is fedavg (default), fedavgm, fedadam, fedyogi or fedadagrad.
+	Name           string   `yaml:"name"`
+	ServerLR       *float64 `yaml:"server_lr,omitempty"`
+	ServerMomentum *float64 `yaml:"server_momentum,omitempty"`
+	Beta1          *float64 `yaml:"beta1,omitempty"`
+	Beta2          *float64 `yaml:"beta2,omitempty"`
+	Tau            *float64 `yaml:"tau,omitempty"`
+	BiasCorrection bool     `yaml:"bias_correction"`
+}
+
+// Resolved returns the optimiser's configuration with defaults applied.
+func (o ServerOptimizer) Resolved() (strategy.Config, error) {
+	c, err := strategy.Defaults(o.Name)
+	if err != nil {
+		return c, err
+	}
+	set := func(dst *float64, v *float64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&c.ServerLR, o.ServerLR)
+	set(&c.Momentum, o.ServerMomentum)
+	set(&c.Beta1, o.Beta1)
+	set(&c.Beta2, o.Beta2)
+	set(&c.Tau, o.Tau)
+	c.BiasCorrection = o.BiasCorrection
+	return c, c.Validate()
+}
+
+// Robust returns the robust rule's configuration, or nil for fedavg.
+func (a Aggregation) Robust() *strategy.RobustConfig {
+	if a.Strategy == StrategyFedAvg {
+		return nil
+	}
+	return &strategy.RobustConfig{Name: a.Strategy, TrimFraction: a.TrimFraction, Byzantine: a.Byzantine, MultiKrumM: a.MultiKrumM}
 }
 
 // TEE says which Trusted Execution Environments must be attested.
@@ -167,10 +224,10 @@ var (
 	modelKinds = []string{ModelLogisticRegression}
 	inits      = []string{InitZeros, InitNormal}
 	// strategies are the aggregation strategies this build implements.
-	strategies = []string{StrategyFedAvg}
+	strategies = []string{StrategyFedAvg, "median", "trimmed_mean", "krum", "multikrum"}
 	// plannedStrategies are documented but not yet available; the config
 	// rejects them with a message saying so.
-	plannedStrategies = []string{"fedmedian", "trimmed_mean", "krum", "fedadam"}
+	plannedStrategies = []string{}
 	aggregatorTEEs    = []string{TEESimulated, "sev-snp", "tdx", "sgx"}
 	participantTEEs   = []string{TEENone, TEESimulated, "sev-snp", "tdx", "sgx"}
 )
@@ -192,6 +249,7 @@ func Default() Config {
 		Training: Training{LocalEpochs: 5, LearningRate: 0.1, BatchSize: 16, ProximalMu: 0, L2: 0, Seed: 1},
 		Aggregation: Aggregation{
 			Strategy: StrategyFedAvg, MaxUpdateNorm: 0, MaxUpdateBytes: yamlcfg.GiB,
+			ServerOptimizer: ServerOptimizer{Name: "fedavg"},
 		},
 		TEE: TEE{Aggregator: TEESimulated, Participants: TEENone},
 	}

@@ -59,8 +59,9 @@ func TestLoadValid(t *testing.T) {
 			RoundDeadline:          yamlcfg.Duration(10 * time.Minute),
 			AggregationTimeout:     yamlcfg.Duration(150 * time.Second),
 		},
-		Training:    Training{LocalEpochs: 3, LearningRate: 0.05, BatchSize: 64, ProximalMu: 0.01, L2: 1e-4, Seed: 99},
-		Aggregation: Aggregation{Strategy: "fedavg", MaxUpdateNorm: 10.5, MaxUpdateBytes: 64 * yamlcfg.MiB},
+		Training: Training{LocalEpochs: 3, LearningRate: 0.05, BatchSize: 64, ProximalMu: 0.01, L2: 1e-4, Seed: 99},
+		Aggregation: Aggregation{Strategy: "fedavg", MaxUpdateNorm: 10.5, MaxUpdateBytes: 64 * yamlcfg.MiB,
+			ServerOptimizer: ServerOptimizer{Name: "fedavg"}},
 		TEE: TEE{Aggregator: "sev-snp", Participants: "simulated", SEVSNP: snp.Policy{
 			Measurements: []string{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"},
 			MinimumTCB:   snp.TCB{Bootloader: 3, SNP: 8, Microcode: 115},
@@ -122,7 +123,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"duplicate-key.yaml", []string{`:5: rounds: duplicate key (first set on line 2)`}},
 		{"syntax-error.yaml", []string{`:3: invalid YAML: did not find expected ',' or ']'`}},
 		{"empty-list.yaml", []string{`:3: participants.expected: must name at least one participant, got an empty list`}},
-		{"strategy-not-yet-available.yaml", []string{`:5: aggregation.strategy: "krum" is not yet available (available now: fedavg)`}},
+		{"robust-too-few-participants.yaml", []string{`:4: aggregation: with participants.min = 1: byzantine: krum needs more than 2·byzantine + 2 = 2 updates, got 1`}},
 		{"enum-typo.yaml", []string{
 			`:5: tee.aggregator: must be simulated, sev-snp, tdx or sgx, got "sev_snp" (did you mean "sev-snp"?)`,
 			`:6: tee.participants: must be none, simulated, sev-snp, tdx or sgx, got "nothing"`,
@@ -144,7 +145,7 @@ func TestLoadInvalid(t *testing.T) {
 			`:11: training.learning_rate: must be at most 10, got 11`,
 			`:12: training.batch_size: must be between 1 and 1000000, got 0`,
 			`:13: training.proximal_mu: must be >= 0, got -1`,
-			`:15: aggregation.strategy: must be fedavg, got "fedavgg" (did you mean "fedavg"?)`,
+			`:15: aggregation.strategy: must be fedavg, median, trimmed_mean, krum or multikrum, got "fedavgg" (did you mean "fedavg"?)`,
 			`:16: aggregation.max_update_norm: must be >= 0, got -1`,
 		}},
 	}
@@ -242,7 +243,8 @@ func TestHeartDiseaseDefaultIsExplicit(t *testing.T) {
 	}
 	for _, key := range allKeys(reflect.TypeFor[Config](), "") {
 		// Policies of TEE kinds the demo does not use stay out of it.
-		if strings.HasPrefix(key, "tee.sev-snp") || strings.HasPrefix(key, "tee.tdx") || strings.HasPrefix(key, "tee.sgx") || strings.HasPrefix(key, "tee.participant_policy") {
+		if strings.HasPrefix(key, "tee.sev-snp") || strings.HasPrefix(key, "tee.tdx") || strings.HasPrefix(key, "tee.sgx") || strings.HasPrefix(key, "tee.participant_policy") ||
+			(strings.HasPrefix(key, "aggregation.server_optimizer.") && key != "aggregation.server_optimizer.name") {
 			continue
 		}
 		if !loc.Has(key) {

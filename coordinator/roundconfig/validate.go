@@ -48,9 +48,32 @@ func (c Config) Validate() error {
 		c.Timing.validate(l),
 		c.Training.validate(l),
 		c.Aggregation.validate(l, c.Model),
+		c.validateRobust(l),
 		c.TEE.validate(l),
 	)
 }
+
+// validateRobust checks that the robust rule works with the fewest updates
+// a round may aggregate (participants.min).
+func (c Config) validateRobust(l *yamlcfg.Locator) error {
+	r := c.Aggregation.Robust()
+	if r == nil || !slices.Contains(strategies, c.Aggregation.Strategy) || c.Participants.Min < 1 {
+		return nil
+	}
+	if err := r.Validate(c.Participants.Min); err != nil {
+		return l.Errorf("aggregation", "with participants.min = %d: %v", c.Participants.Min, err)
+	}
+	if m := r.MinAveraged(c.Participants.Min); m < aggregatorMinUpdates {
+		return l.Errorf("aggregation", "with participants.min = %d, %s would take each coordinate from %d update(s), "+
+			"and aggregators refuse fewer than %d by default (their min_updates): raise participants.min or trim less",
+			c.Participants.Min, r.Name, m, aggregatorMinUpdates)
+	}
+	return nil
+}
+
+// aggregatorMinUpdates is the aggregators' default min_updates: the fewest
+// updates each coordinate of a published model must combine.
+const aggregatorMinUpdates = 2
 
 func (c Config) validateFederation(l *yamlcfg.Locator) error {
 	switch {
@@ -134,7 +157,11 @@ func (a Aggregation) validate(l *yamlcfg.Locator, m ModelSpec) error {
 	default:
 		errs = append(errs, l.OneOf("aggregation.strategy", a.Strategy, strategies...))
 	}
-	errs = append(errs, yamlcfg.NonNegative(l, "aggregation.max_update_norm", a.MaxUpdateNorm))
+	errs = append(errs, yamlcfg.NonNegative(l, "aggregation.max_update_norm", a.MaxUpdateNorm),
+		yamlcfg.NonNegative(l, "aggregation.clip_norm", a.ClipNorm))
+	if _, err := a.ServerOptimizer.Resolved(); err != nil {
+		errs = append(errs, l.Errorf("aggregation.server_optimizer", "%v", err))
+	}
 	// One update holds at least features weights and a bias (checked only
 	// when model.features is valid).
 	least := yamlcfg.ByteSize(bytesPerParam * (int64(m.Features) + 1))

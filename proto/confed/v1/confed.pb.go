@@ -1290,14 +1290,23 @@ func (x *WatchRoundsRequest) GetSoftwareVersion() string {
 }
 
 type AggregationParams struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Strategy string                 `protobuf:"bytes,1,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// strategy combines the round's updates: fedavg (example-weighted mean),
+	// median, trimmed_mean, krum or multikrum.
+	Strategy string `protobuf:"bytes,1,opt,name=strategy,proto3" json:"strategy,omitempty"`
 	// max_update_norm bounds the L2 norm of each update (0 = unbounded).
 	MaxUpdateNorm float64 `protobuf:"fixed64,2,opt,name=max_update_norm,json=maxUpdateNorm,proto3" json:"max_update_norm,omitempty"`
 	// max_update_bytes bounds the size of one update stream.
-	MaxUpdateBytes uint64 `protobuf:"varint,3,opt,name=max_update_bytes,json=maxUpdateBytes,proto3" json:"max_update_bytes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	MaxUpdateBytes uint64  `protobuf:"varint,3,opt,name=max_update_bytes,json=maxUpdateBytes,proto3" json:"max_update_bytes,omitempty"`
+	TrimFraction   float64 `protobuf:"fixed64,4,opt,name=trim_fraction,json=trimFraction,proto3" json:"trim_fraction,omitempty"`
+	Byzantine      uint32  `protobuf:"varint,5,opt,name=byzantine,proto3" json:"byzantine,omitempty"`
+	MultikrumM     uint32  `protobuf:"varint,6,opt,name=multikrum_m,json=multikrumM,proto3" json:"multikrum_m,omitempty"`
+	// clip_norm scales each update down to this L2 norm (0 = off).
+	ClipNorm float64 `protobuf:"fixed64,7,opt,name=clip_norm,json=clipNorm,proto3" json:"clip_norm,omitempty"`
+	// server_optimizer turns the combined update into the next model.
+	ServerOptimizer *ServerOptimizer `protobuf:"bytes,8,opt,name=server_optimizer,json=serverOptimizer,proto3" json:"server_optimizer,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *AggregationParams) Reset() {
@@ -1351,6 +1360,136 @@ func (x *AggregationParams) GetMaxUpdateBytes() uint64 {
 	return 0
 }
 
+func (x *AggregationParams) GetTrimFraction() float64 {
+	if x != nil {
+		return x.TrimFraction
+	}
+	return 0
+}
+
+func (x *AggregationParams) GetByzantine() uint32 {
+	if x != nil {
+		return x.Byzantine
+	}
+	return 0
+}
+
+func (x *AggregationParams) GetMultikrumM() uint32 {
+	if x != nil {
+		return x.MultikrumM
+	}
+	return 0
+}
+
+func (x *AggregationParams) GetClipNorm() float64 {
+	if x != nil {
+		return x.ClipNorm
+	}
+	return 0
+}
+
+func (x *AggregationParams) GetServerOptimizer() *ServerOptimizer {
+	if x != nil {
+		return x.ServerOptimizer
+	}
+	return nil
+}
+
+// ServerOptimizer is a server-side optimiser on the aggregated update, with
+// every parameter resolved (defaults applied) by the coordinator.
+type ServerOptimizer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name: fedavg, fedavgm, fedadam, fedyogi or fedadagrad.
+	Name           string  `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ServerLr       float64 `protobuf:"fixed64,2,opt,name=server_lr,json=serverLr,proto3" json:"server_lr,omitempty"`
+	ServerMomentum float64 `protobuf:"fixed64,3,opt,name=server_momentum,json=serverMomentum,proto3" json:"server_momentum,omitempty"`
+	Beta1          float64 `protobuf:"fixed64,4,opt,name=beta1,proto3" json:"beta1,omitempty"`
+	Beta2          float64 `protobuf:"fixed64,5,opt,name=beta2,proto3" json:"beta2,omitempty"`
+	Tau            float64 `protobuf:"fixed64,6,opt,name=tau,proto3" json:"tau,omitempty"`
+	BiasCorrection bool    `protobuf:"varint,7,opt,name=bias_correction,json=biasCorrection,proto3" json:"bias_correction,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ServerOptimizer) Reset() {
+	*x = ServerOptimizer{}
+	mi := &file_confed_v1_confed_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerOptimizer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerOptimizer) ProtoMessage() {}
+
+func (x *ServerOptimizer) ProtoReflect() protoreflect.Message {
+	mi := &file_confed_v1_confed_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerOptimizer.ProtoReflect.Descriptor instead.
+func (*ServerOptimizer) Descriptor() ([]byte, []int) {
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ServerOptimizer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ServerOptimizer) GetServerLr() float64 {
+	if x != nil {
+		return x.ServerLr
+	}
+	return 0
+}
+
+func (x *ServerOptimizer) GetServerMomentum() float64 {
+	if x != nil {
+		return x.ServerMomentum
+	}
+	return 0
+}
+
+func (x *ServerOptimizer) GetBeta1() float64 {
+	if x != nil {
+		return x.Beta1
+	}
+	return 0
+}
+
+func (x *ServerOptimizer) GetBeta2() float64 {
+	if x != nil {
+		return x.Beta2
+	}
+	return 0
+}
+
+func (x *ServerOptimizer) GetTau() float64 {
+	if x != nil {
+		return x.Tau
+	}
+	return 0
+}
+
+func (x *ServerOptimizer) GetBiasCorrection() bool {
+	if x != nil {
+		return x.BiasCorrection
+	}
+	return false
+}
+
 type ModelSpec struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
@@ -1363,7 +1502,7 @@ type ModelSpec struct {
 
 func (x *ModelSpec) Reset() {
 	*x = ModelSpec{}
-	mi := &file_confed_v1_confed_proto_msgTypes[17]
+	mi := &file_confed_v1_confed_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1514,7 @@ func (x *ModelSpec) String() string {
 func (*ModelSpec) ProtoMessage() {}
 
 func (x *ModelSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[17]
+	mi := &file_confed_v1_confed_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1527,7 @@ func (x *ModelSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelSpec.ProtoReflect.Descriptor instead.
 func (*ModelSpec) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{17}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ModelSpec) GetKind() string {
@@ -1445,7 +1584,7 @@ type AggregationTask struct {
 
 func (x *AggregationTask) Reset() {
 	*x = AggregationTask{}
-	mi := &file_confed_v1_confed_proto_msgTypes[18]
+	mi := &file_confed_v1_confed_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1596,7 @@ func (x *AggregationTask) String() string {
 func (*AggregationTask) ProtoMessage() {}
 
 func (x *AggregationTask) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[18]
+	mi := &file_confed_v1_confed_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1609,7 @@ func (x *AggregationTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AggregationTask.ProtoReflect.Descriptor instead.
 func (*AggregationTask) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{18}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AggregationTask) GetKind() AggregationTaskKind {
@@ -1573,7 +1712,7 @@ type RoundReadyRequest struct {
 
 func (x *RoundReadyRequest) Reset() {
 	*x = RoundReadyRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[19]
+	mi := &file_confed_v1_confed_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1724,7 @@ func (x *RoundReadyRequest) String() string {
 func (*RoundReadyRequest) ProtoMessage() {}
 
 func (x *RoundReadyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[19]
+	mi := &file_confed_v1_confed_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1737,7 @@ func (x *RoundReadyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundReadyRequest.ProtoReflect.Descriptor instead.
 func (*RoundReadyRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{19}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RoundReadyRequest) GetRound() uint64 {
@@ -1616,7 +1755,7 @@ type RoundReadyResponse struct {
 
 func (x *RoundReadyResponse) Reset() {
 	*x = RoundReadyResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[20]
+	mi := &file_confed_v1_confed_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1767,7 @@ func (x *RoundReadyResponse) String() string {
 func (*RoundReadyResponse) ProtoMessage() {}
 
 func (x *RoundReadyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[20]
+	mi := &file_confed_v1_confed_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1780,7 @@ func (x *RoundReadyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundReadyResponse.ProtoReflect.Descriptor instead.
 func (*RoundReadyResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{20}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{21}
 }
 
 type AdmitRequest struct {
@@ -1655,7 +1794,7 @@ type AdmitRequest struct {
 
 func (x *AdmitRequest) Reset() {
 	*x = AdmitRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[21]
+	mi := &file_confed_v1_confed_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1806,7 @@ func (x *AdmitRequest) String() string {
 func (*AdmitRequest) ProtoMessage() {}
 
 func (x *AdmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[21]
+	mi := &file_confed_v1_confed_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1819,7 @@ func (x *AdmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmitRequest.ProtoReflect.Descriptor instead.
 func (*AdmitRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{21}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AdmitRequest) GetRound() uint64 {
@@ -1714,7 +1853,7 @@ type AdmitResponse struct {
 
 func (x *AdmitResponse) Reset() {
 	*x = AdmitResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[22]
+	mi := &file_confed_v1_confed_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1865,7 @@ func (x *AdmitResponse) String() string {
 func (*AdmitResponse) ProtoMessage() {}
 
 func (x *AdmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[22]
+	mi := &file_confed_v1_confed_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +1878,7 @@ func (x *AdmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmitResponse.ProtoReflect.Descriptor instead.
 func (*AdmitResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{22}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AdmitResponse) GetAdmitted() bool {
@@ -1774,7 +1913,7 @@ type SubmissionResult struct {
 
 func (x *SubmissionResult) Reset() {
 	*x = SubmissionResult{}
-	mi := &file_confed_v1_confed_proto_msgTypes[23]
+	mi := &file_confed_v1_confed_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +1925,7 @@ func (x *SubmissionResult) String() string {
 func (*SubmissionResult) ProtoMessage() {}
 
 func (x *SubmissionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[23]
+	mi := &file_confed_v1_confed_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1938,7 @@ func (x *SubmissionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmissionResult.ProtoReflect.Descriptor instead.
 func (*SubmissionResult) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{23}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SubmissionResult) GetRound() uint64 {
@@ -1877,7 +2016,7 @@ type SubmissionAck struct {
 
 func (x *SubmissionAck) Reset() {
 	*x = SubmissionAck{}
-	mi := &file_confed_v1_confed_proto_msgTypes[24]
+	mi := &file_confed_v1_confed_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1889,7 +2028,7 @@ func (x *SubmissionAck) String() string {
 func (*SubmissionAck) ProtoMessage() {}
 
 func (x *SubmissionAck) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[24]
+	mi := &file_confed_v1_confed_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1902,7 +2041,7 @@ func (x *SubmissionAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmissionAck.ProtoReflect.Descriptor instead.
 func (*SubmissionAck) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{24}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SubmissionAck) GetInclude() bool {
@@ -1932,7 +2071,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[25]
+	mi := &file_confed_v1_confed_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +2083,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[25]
+	mi := &file_confed_v1_confed_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +2096,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{25}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PublishRequest) GetMsg() isPublishRequest_Msg {
@@ -2011,7 +2150,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[26]
+	mi := &file_confed_v1_confed_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2162,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[26]
+	mi := &file_confed_v1_confed_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2175,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{26}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PublishResponse) GetModelSha256() []byte {
@@ -2063,7 +2202,7 @@ type FailRoundRequest struct {
 
 func (x *FailRoundRequest) Reset() {
 	*x = FailRoundRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[27]
+	mi := &file_confed_v1_confed_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2075,7 +2214,7 @@ func (x *FailRoundRequest) String() string {
 func (*FailRoundRequest) ProtoMessage() {}
 
 func (x *FailRoundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[27]
+	mi := &file_confed_v1_confed_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2088,7 +2227,7 @@ func (x *FailRoundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailRoundRequest.ProtoReflect.Descriptor instead.
 func (*FailRoundRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{27}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *FailRoundRequest) GetRound() uint64 {
@@ -2113,7 +2252,7 @@ type FailRoundResponse struct {
 
 func (x *FailRoundResponse) Reset() {
 	*x = FailRoundResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[28]
+	mi := &file_confed_v1_confed_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2264,7 @@ func (x *FailRoundResponse) String() string {
 func (*FailRoundResponse) ProtoMessage() {}
 
 func (x *FailRoundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[28]
+	mi := &file_confed_v1_confed_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2277,7 @@ func (x *FailRoundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailRoundResponse.ProtoReflect.Descriptor instead.
 func (*FailRoundResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{28}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{29}
 }
 
 type UpdateHeader struct {
@@ -2164,7 +2303,7 @@ type UpdateHeader struct {
 
 func (x *UpdateHeader) Reset() {
 	*x = UpdateHeader{}
-	mi := &file_confed_v1_confed_proto_msgTypes[29]
+	mi := &file_confed_v1_confed_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2315,7 @@ func (x *UpdateHeader) String() string {
 func (*UpdateHeader) ProtoMessage() {}
 
 func (x *UpdateHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[29]
+	mi := &file_confed_v1_confed_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2328,7 @@ func (x *UpdateHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateHeader.ProtoReflect.Descriptor instead.
 func (*UpdateHeader) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{29}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UpdateHeader) GetRound() uint64 {
@@ -2254,7 +2393,7 @@ type SealedChunk struct {
 
 func (x *SealedChunk) Reset() {
 	*x = SealedChunk{}
-	mi := &file_confed_v1_confed_proto_msgTypes[30]
+	mi := &file_confed_v1_confed_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2266,7 +2405,7 @@ func (x *SealedChunk) String() string {
 func (*SealedChunk) ProtoMessage() {}
 
 func (x *SealedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[30]
+	mi := &file_confed_v1_confed_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2279,7 +2418,7 @@ func (x *SealedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealedChunk.ProtoReflect.Descriptor instead.
 func (*SealedChunk) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{30}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SealedChunk) GetSeq() uint64 {
@@ -2317,7 +2456,7 @@ type SubmitUpdateRequest struct {
 
 func (x *SubmitUpdateRequest) Reset() {
 	*x = SubmitUpdateRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[31]
+	mi := &file_confed_v1_confed_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2468,7 @@ func (x *SubmitUpdateRequest) String() string {
 func (*SubmitUpdateRequest) ProtoMessage() {}
 
 func (x *SubmitUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[31]
+	mi := &file_confed_v1_confed_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2481,7 @@ func (x *SubmitUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitUpdateRequest.ProtoReflect.Descriptor instead.
 func (*SubmitUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{31}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SubmitUpdateRequest) GetMsg() isSubmitUpdateRequest_Msg {
@@ -2412,7 +2551,7 @@ type SubmitUpdateResponse struct {
 
 func (x *SubmitUpdateResponse) Reset() {
 	*x = SubmitUpdateResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[32]
+	mi := &file_confed_v1_confed_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2563,7 @@ func (x *SubmitUpdateResponse) String() string {
 func (*SubmitUpdateResponse) ProtoMessage() {}
 
 func (x *SubmitUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[32]
+	mi := &file_confed_v1_confed_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2576,7 @@ func (x *SubmitUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitUpdateResponse.ProtoReflect.Descriptor instead.
 func (*SubmitUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{32}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SubmitUpdateResponse) GetAccepted() bool {
@@ -2477,7 +2616,7 @@ type SubmissionStatus struct {
 
 func (x *SubmissionStatus) Reset() {
 	*x = SubmissionStatus{}
-	mi := &file_confed_v1_confed_proto_msgTypes[33]
+	mi := &file_confed_v1_confed_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2489,7 +2628,7 @@ func (x *SubmissionStatus) String() string {
 func (*SubmissionStatus) ProtoMessage() {}
 
 func (x *SubmissionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[33]
+	mi := &file_confed_v1_confed_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2502,7 +2641,7 @@ func (x *SubmissionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmissionStatus.ProtoReflect.Descriptor instead.
 func (*SubmissionStatus) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{33}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SubmissionStatus) GetParticipant() string {
@@ -2583,7 +2722,7 @@ type RoundStatus struct {
 
 func (x *RoundStatus) Reset() {
 	*x = RoundStatus{}
-	mi := &file_confed_v1_confed_proto_msgTypes[34]
+	mi := &file_confed_v1_confed_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2595,7 +2734,7 @@ func (x *RoundStatus) String() string {
 func (*RoundStatus) ProtoMessage() {}
 
 func (x *RoundStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[34]
+	mi := &file_confed_v1_confed_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2608,7 +2747,7 @@ func (x *RoundStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundStatus.ProtoReflect.Descriptor instead.
 func (*RoundStatus) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{34}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RoundStatus) GetRound() uint64 {
@@ -2714,7 +2853,7 @@ type RoundEvent struct {
 
 func (x *RoundEvent) Reset() {
 	*x = RoundEvent{}
-	mi := &file_confed_v1_confed_proto_msgTypes[35]
+	mi := &file_confed_v1_confed_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2726,7 +2865,7 @@ func (x *RoundEvent) String() string {
 func (*RoundEvent) ProtoMessage() {}
 
 func (x *RoundEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[35]
+	mi := &file_confed_v1_confed_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2739,7 +2878,7 @@ func (x *RoundEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundEvent.ProtoReflect.Descriptor instead.
 func (*RoundEvent) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{35}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RoundEvent) GetParticipant() string {
@@ -2778,7 +2917,7 @@ type ListRoundsRequest struct {
 
 func (x *ListRoundsRequest) Reset() {
 	*x = ListRoundsRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[36]
+	mi := &file_confed_v1_confed_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2790,7 +2929,7 @@ func (x *ListRoundsRequest) String() string {
 func (*ListRoundsRequest) ProtoMessage() {}
 
 func (x *ListRoundsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[36]
+	mi := &file_confed_v1_confed_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2803,7 +2942,7 @@ func (x *ListRoundsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoundsRequest.ProtoReflect.Descriptor instead.
 func (*ListRoundsRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{36}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{37}
 }
 
 type ListRoundsResponse struct {
@@ -2818,7 +2957,7 @@ type ListRoundsResponse struct {
 
 func (x *ListRoundsResponse) Reset() {
 	*x = ListRoundsResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[37]
+	mi := &file_confed_v1_confed_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2830,7 +2969,7 @@ func (x *ListRoundsResponse) String() string {
 func (*ListRoundsResponse) ProtoMessage() {}
 
 func (x *ListRoundsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[37]
+	mi := &file_confed_v1_confed_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2843,7 +2982,7 @@ func (x *ListRoundsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoundsResponse.ProtoReflect.Descriptor instead.
 func (*ListRoundsResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{37}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListRoundsResponse) GetRounds() []*RoundStatus {
@@ -2883,7 +3022,7 @@ type GetRoundRequest struct {
 
 func (x *GetRoundRequest) Reset() {
 	*x = GetRoundRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[38]
+	mi := &file_confed_v1_confed_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2895,7 +3034,7 @@ func (x *GetRoundRequest) String() string {
 func (*GetRoundRequest) ProtoMessage() {}
 
 func (x *GetRoundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[38]
+	mi := &file_confed_v1_confed_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2908,7 +3047,7 @@ func (x *GetRoundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoundRequest.ProtoReflect.Descriptor instead.
 func (*GetRoundRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{38}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetRoundRequest) GetRound() uint64 {
@@ -2926,7 +3065,7 @@ type LedgerRequest struct {
 
 func (x *LedgerRequest) Reset() {
 	*x = LedgerRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[39]
+	mi := &file_confed_v1_confed_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2938,7 +3077,7 @@ func (x *LedgerRequest) String() string {
 func (*LedgerRequest) ProtoMessage() {}
 
 func (x *LedgerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[39]
+	mi := &file_confed_v1_confed_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2951,7 +3090,7 @@ func (x *LedgerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerRequest.ProtoReflect.Descriptor instead.
 func (*LedgerRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{39}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{40}
 }
 
 // LedgerEntry is one ledger record: canonical JSON bytes and their hash.
@@ -2966,7 +3105,7 @@ type LedgerEntry struct {
 
 func (x *LedgerEntry) Reset() {
 	*x = LedgerEntry{}
-	mi := &file_confed_v1_confed_proto_msgTypes[40]
+	mi := &file_confed_v1_confed_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2978,7 +3117,7 @@ func (x *LedgerEntry) String() string {
 func (*LedgerEntry) ProtoMessage() {}
 
 func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[40]
+	mi := &file_confed_v1_confed_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2991,7 +3130,7 @@ func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerEntry.ProtoReflect.Descriptor instead.
 func (*LedgerEntry) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{40}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *LedgerEntry) GetIndex() uint64 {
@@ -3023,7 +3162,7 @@ type WatchStatusRequest struct {
 
 func (x *WatchStatusRequest) Reset() {
 	*x = WatchStatusRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[41]
+	mi := &file_confed_v1_confed_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3035,7 +3174,7 @@ func (x *WatchStatusRequest) String() string {
 func (*WatchStatusRequest) ProtoMessage() {}
 
 func (x *WatchStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[41]
+	mi := &file_confed_v1_confed_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3048,7 +3187,7 @@ func (x *WatchStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStatusRequest.ProtoReflect.Descriptor instead.
 func (*WatchStatusRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{41}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{42}
 }
 
 var File_confed_v1_confed_proto protoreflect.FileDescriptor
@@ -3142,11 +3281,25 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x12WatchRoundsRequest\x12*\n" +
 	"\x11signer_public_key\x18\x01 \x01(\fR\x0fsignerPublicKey\x12/\n" +
 	"\bevidence\x18\x02 \x01(\v2\x13.confed.v1.EvidenceR\bevidence\x12)\n" +
-	"\x10software_version\x18\x03 \x01(\tR\x0fsoftwareVersion\"\x81\x01\n" +
+	"\x10software_version\x18\x03 \x01(\tR\x0fsoftwareVersion\"\xc9\x02\n" +
 	"\x11AggregationParams\x12\x1a\n" +
 	"\bstrategy\x18\x01 \x01(\tR\bstrategy\x12&\n" +
 	"\x0fmax_update_norm\x18\x02 \x01(\x01R\rmaxUpdateNorm\x12(\n" +
-	"\x10max_update_bytes\x18\x03 \x01(\x04R\x0emaxUpdateBytes\"c\n" +
+	"\x10max_update_bytes\x18\x03 \x01(\x04R\x0emaxUpdateBytes\x12#\n" +
+	"\rtrim_fraction\x18\x04 \x01(\x01R\ftrimFraction\x12\x1c\n" +
+	"\tbyzantine\x18\x05 \x01(\rR\tbyzantine\x12\x1f\n" +
+	"\vmultikrum_m\x18\x06 \x01(\rR\n" +
+	"multikrumM\x12\x1b\n" +
+	"\tclip_norm\x18\a \x01(\x01R\bclipNorm\x12E\n" +
+	"\x10server_optimizer\x18\b \x01(\v2\x1a.confed.v1.ServerOptimizerR\x0fserverOptimizer\"\xd2\x01\n" +
+	"\x0fServerOptimizer\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
+	"\tserver_lr\x18\x02 \x01(\x01R\bserverLr\x12'\n" +
+	"\x0fserver_momentum\x18\x03 \x01(\x01R\x0eserverMomentum\x12\x14\n" +
+	"\x05beta1\x18\x04 \x01(\x01R\x05beta1\x12\x14\n" +
+	"\x05beta2\x18\x05 \x01(\x01R\x05beta2\x12\x10\n" +
+	"\x03tau\x18\x06 \x01(\x01R\x03tau\x12'\n" +
+	"\x0fbias_correction\x18\a \x01(\bR\x0ebiasCorrection\"c\n" +
 	"\tModelSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\bfeatures\x18\x02 \x01(\rR\bfeatures\x12\x12\n" +
@@ -3340,7 +3493,7 @@ func file_confed_v1_confed_proto_rawDescGZIP() []byte {
 }
 
 var file_confed_v1_confed_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_confed_v1_confed_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_confed_v1_confed_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_confed_v1_confed_proto_goTypes = []any{
 	(TaskKind)(0),                 // 0: confed.v1.TaskKind
 	(AggregationTaskKind)(0),      // 1: confed.v1.AggregationTaskKind
@@ -3362,105 +3515,107 @@ var file_confed_v1_confed_proto_goTypes = []any{
 	(*ProblemReportResponse)(nil), // 17: confed.v1.ProblemReportResponse
 	(*WatchRoundsRequest)(nil),    // 18: confed.v1.WatchRoundsRequest
 	(*AggregationParams)(nil),     // 19: confed.v1.AggregationParams
-	(*ModelSpec)(nil),             // 20: confed.v1.ModelSpec
-	(*AggregationTask)(nil),       // 21: confed.v1.AggregationTask
-	(*RoundReadyRequest)(nil),     // 22: confed.v1.RoundReadyRequest
-	(*RoundReadyResponse)(nil),    // 23: confed.v1.RoundReadyResponse
-	(*AdmitRequest)(nil),          // 24: confed.v1.AdmitRequest
-	(*AdmitResponse)(nil),         // 25: confed.v1.AdmitResponse
-	(*SubmissionResult)(nil),      // 26: confed.v1.SubmissionResult
-	(*SubmissionAck)(nil),         // 27: confed.v1.SubmissionAck
-	(*PublishRequest)(nil),        // 28: confed.v1.PublishRequest
-	(*PublishResponse)(nil),       // 29: confed.v1.PublishResponse
-	(*FailRoundRequest)(nil),      // 30: confed.v1.FailRoundRequest
-	(*FailRoundResponse)(nil),     // 31: confed.v1.FailRoundResponse
-	(*UpdateHeader)(nil),          // 32: confed.v1.UpdateHeader
-	(*SealedChunk)(nil),           // 33: confed.v1.SealedChunk
-	(*SubmitUpdateRequest)(nil),   // 34: confed.v1.SubmitUpdateRequest
-	(*SubmitUpdateResponse)(nil),  // 35: confed.v1.SubmitUpdateResponse
-	(*SubmissionStatus)(nil),      // 36: confed.v1.SubmissionStatus
-	(*RoundStatus)(nil),           // 37: confed.v1.RoundStatus
-	(*RoundEvent)(nil),            // 38: confed.v1.RoundEvent
-	(*ListRoundsRequest)(nil),     // 39: confed.v1.ListRoundsRequest
-	(*ListRoundsResponse)(nil),    // 40: confed.v1.ListRoundsResponse
-	(*GetRoundRequest)(nil),       // 41: confed.v1.GetRoundRequest
-	(*LedgerRequest)(nil),         // 42: confed.v1.LedgerRequest
-	(*LedgerEntry)(nil),           // 43: confed.v1.LedgerEntry
-	(*WatchStatusRequest)(nil),    // 44: confed.v1.WatchStatusRequest
-	nil,                           // 45: confed.v1.SubmissionResult.MetricsEntry
-	nil,                           // 46: confed.v1.UpdateHeader.MetricsEntry
-	nil,                           // 47: confed.v1.SubmissionStatus.MetricsEntry
-	(*timestamppb.Timestamp)(nil), // 48: google.protobuf.Timestamp
+	(*ServerOptimizer)(nil),       // 20: confed.v1.ServerOptimizer
+	(*ModelSpec)(nil),             // 21: confed.v1.ModelSpec
+	(*AggregationTask)(nil),       // 22: confed.v1.AggregationTask
+	(*RoundReadyRequest)(nil),     // 23: confed.v1.RoundReadyRequest
+	(*RoundReadyResponse)(nil),    // 24: confed.v1.RoundReadyResponse
+	(*AdmitRequest)(nil),          // 25: confed.v1.AdmitRequest
+	(*AdmitResponse)(nil),         // 26: confed.v1.AdmitResponse
+	(*SubmissionResult)(nil),      // 27: confed.v1.SubmissionResult
+	(*SubmissionAck)(nil),         // 28: confed.v1.SubmissionAck
+	(*PublishRequest)(nil),        // 29: confed.v1.PublishRequest
+	(*PublishResponse)(nil),       // 30: confed.v1.PublishResponse
+	(*FailRoundRequest)(nil),      // 31: confed.v1.FailRoundRequest
+	(*FailRoundResponse)(nil),     // 32: confed.v1.FailRoundResponse
+	(*UpdateHeader)(nil),          // 33: confed.v1.UpdateHeader
+	(*SealedChunk)(nil),           // 34: confed.v1.SealedChunk
+	(*SubmitUpdateRequest)(nil),   // 35: confed.v1.SubmitUpdateRequest
+	(*SubmitUpdateResponse)(nil),  // 36: confed.v1.SubmitUpdateResponse
+	(*SubmissionStatus)(nil),      // 37: confed.v1.SubmissionStatus
+	(*RoundStatus)(nil),           // 38: confed.v1.RoundStatus
+	(*RoundEvent)(nil),            // 39: confed.v1.RoundEvent
+	(*ListRoundsRequest)(nil),     // 40: confed.v1.ListRoundsRequest
+	(*ListRoundsResponse)(nil),    // 41: confed.v1.ListRoundsResponse
+	(*GetRoundRequest)(nil),       // 42: confed.v1.GetRoundRequest
+	(*LedgerRequest)(nil),         // 43: confed.v1.LedgerRequest
+	(*LedgerEntry)(nil),           // 44: confed.v1.LedgerEntry
+	(*WatchStatusRequest)(nil),    // 45: confed.v1.WatchStatusRequest
+	nil,                           // 46: confed.v1.SubmissionResult.MetricsEntry
+	nil,                           // 47: confed.v1.UpdateHeader.MetricsEntry
+	nil,                           // 48: confed.v1.SubmissionStatus.MetricsEntry
+	(*timestamppb.Timestamp)(nil), // 49: google.protobuf.Timestamp
 }
 var file_confed_v1_confed_proto_depIdxs = []int32{
 	5,  // 0: confed.v1.ModelManifest.contributions:type_name -> confed.v1.Contribution
-	48, // 1: confed.v1.ModelManifest.created_at:type_name -> google.protobuf.Timestamp
+	49, // 1: confed.v1.ModelManifest.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 2: confed.v1.SignedManifest.evidence:type_name -> confed.v1.Evidence
 	0,  // 3: confed.v1.Task.kind:type_name -> confed.v1.TaskKind
 	8,  // 4: confed.v1.Task.params:type_name -> confed.v1.TrainingParams
-	48, // 5: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
+	49, // 5: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
 	7,  // 6: confed.v1.ModelHeader.signed:type_name -> confed.v1.SignedManifest
 	14, // 7: confed.v1.ModelChunk.header:type_name -> confed.v1.ModelHeader
 	4,  // 8: confed.v1.ModelChunk.chunk:type_name -> confed.v1.Chunk
 	3,  // 9: confed.v1.WatchRoundsRequest.evidence:type_name -> confed.v1.Evidence
-	1,  // 10: confed.v1.AggregationTask.kind:type_name -> confed.v1.AggregationTaskKind
-	19, // 11: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
-	48, // 12: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
-	20, // 13: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
-	45, // 14: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
-	14, // 15: confed.v1.PublishRequest.header:type_name -> confed.v1.ModelHeader
-	4,  // 16: confed.v1.PublishRequest.chunk:type_name -> confed.v1.Chunk
-	46, // 17: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
-	32, // 18: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
-	4,  // 19: confed.v1.SubmitUpdateRequest.chunk:type_name -> confed.v1.Chunk
-	33, // 20: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
-	47, // 21: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
-	48, // 22: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
-	2,  // 23: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
-	48, // 24: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
-	48, // 25: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
-	48, // 26: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
-	36, // 27: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
-	38, // 28: confed.v1.RoundStatus.events:type_name -> confed.v1.RoundEvent
-	48, // 29: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
-	37, // 30: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
-	9,  // 31: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
-	11, // 32: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
-	13, // 33: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	16, // 34: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
-	18, // 35: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
-	22, // 36: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
-	24, // 37: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
-	26, // 38: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
-	28, // 39: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
-	30, // 40: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
-	34, // 41: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
-	39, // 42: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
-	41, // 43: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
-	42, // 44: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
-	44, // 45: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
-	13, // 46: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	10, // 47: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
-	12, // 48: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
-	15, // 49: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
-	17, // 50: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
-	21, // 51: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
-	23, // 52: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
-	25, // 53: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
-	27, // 54: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
-	29, // 55: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
-	31, // 56: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
-	35, // 57: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
-	40, // 58: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
-	37, // 59: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
-	43, // 60: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
-	40, // 61: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
-	15, // 62: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
-	47, // [47:63] is the sub-list for method output_type
-	31, // [31:47] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	20, // 10: confed.v1.AggregationParams.server_optimizer:type_name -> confed.v1.ServerOptimizer
+	1,  // 11: confed.v1.AggregationTask.kind:type_name -> confed.v1.AggregationTaskKind
+	19, // 12: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
+	49, // 13: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
+	21, // 14: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
+	46, // 15: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
+	14, // 16: confed.v1.PublishRequest.header:type_name -> confed.v1.ModelHeader
+	4,  // 17: confed.v1.PublishRequest.chunk:type_name -> confed.v1.Chunk
+	47, // 18: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
+	33, // 19: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
+	4,  // 20: confed.v1.SubmitUpdateRequest.chunk:type_name -> confed.v1.Chunk
+	34, // 21: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
+	48, // 22: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
+	49, // 23: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
+	2,  // 24: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
+	49, // 25: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
+	49, // 26: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
+	49, // 27: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
+	37, // 28: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
+	39, // 29: confed.v1.RoundStatus.events:type_name -> confed.v1.RoundEvent
+	49, // 30: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
+	38, // 31: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
+	9,  // 32: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
+	11, // 33: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
+	13, // 34: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	16, // 35: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
+	18, // 36: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
+	23, // 37: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
+	25, // 38: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
+	27, // 39: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
+	29, // 40: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
+	31, // 41: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
+	35, // 42: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
+	40, // 43: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
+	42, // 44: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
+	43, // 45: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
+	45, // 46: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
+	13, // 47: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	10, // 48: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
+	12, // 49: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
+	15, // 50: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
+	17, // 51: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
+	22, // 52: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
+	24, // 53: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
+	26, // 54: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
+	28, // 55: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
+	30, // 56: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
+	32, // 57: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
+	36, // 58: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
+	41, // 59: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
+	38, // 60: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
+	44, // 61: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
+	41, // 62: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
+	15, // 63: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
+	48, // [48:64] is the sub-list for method output_type
+	32, // [32:48] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_confed_v1_confed_proto_init() }
@@ -3473,11 +3628,11 @@ func file_confed_v1_confed_proto_init() {
 		(*ModelChunk_Header)(nil),
 		(*ModelChunk_Chunk)(nil),
 	}
-	file_confed_v1_confed_proto_msgTypes[25].OneofWrappers = []any{
+	file_confed_v1_confed_proto_msgTypes[26].OneofWrappers = []any{
 		(*PublishRequest_Header)(nil),
 		(*PublishRequest_Chunk)(nil),
 	}
-	file_confed_v1_confed_proto_msgTypes[31].OneofWrappers = []any{
+	file_confed_v1_confed_proto_msgTypes[32].OneofWrappers = []any{
 		(*SubmitUpdateRequest_Header)(nil),
 		(*SubmitUpdateRequest_Chunk)(nil),
 		(*SubmitUpdateRequest_SealedChunk)(nil),
@@ -3488,7 +3643,7 @@ func file_confed_v1_confed_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_confed_v1_confed_proto_rawDesc), len(file_confed_v1_confed_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

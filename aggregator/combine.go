@@ -1,0 +1,101 @@
+package aggregator
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/confed/confed/aggregator/strategy"
+	"github.com/confed/confed/internal/logging"
+	"github.com/confed/confed/internal/model"
+	confedv1 "github.com/confed/confed/proto/confed/v1"
+)
+
+// statistics are the model's coordinates that hold pooled feature
+// statistics: they are averaged exactly, never clipped, trimmed or
+// optimised (see participant/scaler.go).
+func statistics(spec model.Spec) ([]strategy.Range, error) {
+	var names []string
+	for _, t := range spec {
+		if t.Name == model.TensorInputMean || t.Name == model.TensorInputSqMean {
+			names = append(names, t.Name)
+		}
+	}
+	return strategy.TensorRanges(spec, names...)
+}
+
+// robustConfig is the round's robust rule, or nil for fedavg.
+func robustConfig(p *confedv1.AggregationParams, exact []strategy.Range) *strategy.RobustConfig {
+	if p.GetStrategy() == "" || p.GetStrategy() == "fedavg" {
+		return nil
+	}
+	return &strategy.RobustConfig{Name: p.GetStrategy(), TrimFraction: p.GetTrimFraction(),
+		Byzantine: int(p.GetByzantine()), MultiKrumM: int(p.GetMultikrumM()), Exact: exact}
+}
+
+// optimizerConfig is the round's server optimiser.
+func optimizerConfig(p *confedv1.AggregationParams, frozen []strategy.Range) strategy.Config {
+	o := p.GetServerOptimizer()
+	name := o.GetName()
+	if name == "" {
+		name = "fedavg"
+	}
+	return strategy.Config{Name: name, ServerLR: o.GetServerLr(), Momentum: o.GetServerMomentum(),
+		Beta1: o.GetBeta1(), Beta2: o.GetBeta2(), Tau: o.GetTau(), BiasCorrection: o.GetBiasCorrection(), Frozen: frozen}
+}
+
+// combine turns the round's folded updates into the delta to apply: the
+// example-weighted mean, or the robust rule over the spilled updates.
+func (s *Server) combine(rs *roundState) ([]float64, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.robust == nil {
+		return rs.acc.Mean()
+	}
+	n := rs.spill.Len()
+	if err := rs.robust.Validate(n); err != nil {
+		return nil, fmt.Errorf("%s over %d updates: %w", rs.robust.Name, n, err)
+	}
+	if m := rs.robust.MinAveraged(n); m < s.cfg.MinUpdates {
+		return nil, fmt.Errorf("refusing %s over %d updates: each coordinate would come from %d update(s), fewer than min_updates (%d)",
+			rs.robust.Name, n, m, s.cfg.MinUpdates)
+	}
+	delta := make([]float64, rs.spec.NumParams())
+	rep, err := strategy.Aggregate(rs.spill, *rs.robust, delta)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rs.robust.Name, err)
+	}
+	if len(rep.Selected) > 0 {
+		names := make([]string, 0, len(rep.Selected))
+		for _, i := range rep.Selected {
+			names = append(names, rs.spilled[i])
+		}
+		s.log.Info("robust aggregation selected updates", logging.KeyRound, rs.task.GetRound(), "rule", rs.robust.Name, "selected", names)
+	}
+	return delta, nil
+}
+
+// nextModel applies the server optimiser to the combined delta. The
+// optimiser's state carries over rounds only while each round starts from
+// the model the optimiser produced last; otherwise it starts afresh.
+func (s *Server) nextModel(rs *roundState, delta []float64) (*model.Model, error) {
+	cfg := optimizerConfig(rs.task.GetParams(), rs.frozen)
+	if s.opt == nil || !sameOptimizer(s.optCfg, cfg) {
+		opt, err := strategy.NewOptimizer(cfg, rs.spec.NumParams())
+		if err != nil {
+			return nil, fmt.Errorf("server optimiser: %w", err)
+		}
+		s.opt, s.optCfg = opt, cfg
+	} else if s.opt.Steps() > 0 && !bytes.Equal(s.optBase[:], rs.globalSHA[:]) {
+		s.opt.Reset()
+	}
+	flat, err := s.opt.Step(rs.global.Flat(), delta)
+	if err != nil {
+		return nil, fmt.Errorf("server optimiser %s: %w", cfg.Name, err)
+	}
+	return model.FromFlat(rs.spec, flat)
+}
+
+func sameOptimizer(a, b strategy.Config) bool {
+	return a.Name == b.Name && a.ServerLR == b.ServerLR && a.Momentum == b.Momentum && a.Beta1 == b.Beta1 &&
+		a.Beta2 == b.Beta2 && a.Tau == b.Tau && a.BiasCorrection == b.BiasCorrection && len(a.Frozen) == len(b.Frozen)
+}
