@@ -13,15 +13,39 @@ import (
 
 const (
 	prefixLen = 8 // little-endian uint64 header length
-	dtypeF32  = "F32"
 	f32Size   = 4
 )
+
+// Dtype is a safetensors element type. Models are F32; U32 and U64 carry
+// fixed-point ring elements (package fixedpoint), little-endian.
+type Dtype string
+
+// The dtypes confed reads and writes.
+const (
+	F32 Dtype = "F32"
+	U32 Dtype = "U32"
+	U64 Dtype = "U64"
+)
+
+// Size returns the bytes per element, or 0 for a dtype confed does not use.
+func (d Dtype) Size() int {
+	switch d {
+	case F32, U32:
+		return 4
+	case U64:
+		return 8
+	}
+	return 0
+}
 
 // canonicalHeader returns the canonical JSON header for spec, padded with
 // spaces to a multiple of 8 bytes: keys sorted bytewise (tensor names and
 // "__metadata__" alike, and within each entry), F32, offsets contiguous in
 // spec order, no insignificant whitespace. spec must be valid.
-func canonicalHeader(spec Spec) []byte {
+func canonicalHeader(spec Spec) []byte { return canonicalHeaderOf(spec, F32) }
+
+// canonicalHeaderOf is canonicalHeader with every tensor of the given dtype.
+func canonicalHeaderOf(spec Spec, dtype Dtype) []byte {
 	type key struct {
 		name string
 		idx  int // index into spec, -1 for metadata
@@ -30,7 +54,7 @@ func canonicalHeader(spec Spec) []byte {
 	offsets := make([]int64, len(spec)+1)
 	for i, t := range spec {
 		keys = append(keys, key{t.Name, i})
-		offsets[i+1] = offsets[i] + int64(shapeElems(t.Shape))*f32Size
+		offsets[i+1] = offsets[i] + int64(shapeElems(t.Shape))*int64(dtype.Size())
 	}
 	keys = append(keys, key{metadataKey, -1})
 	slices.SortFunc(keys, func(a, b key) int { return bytes.Compare([]byte(a.name), []byte(b.name)) })
@@ -47,7 +71,7 @@ func canonicalHeader(spec Spec) []byte {
 			b.WriteString(`{"format":"pt"}`)
 			continue
 		}
-		fmt.Fprintf(&b, `{"data_offsets":[%d,%d],"dtype":"F32","shape":[`, offsets[k.idx], offsets[k.idx+1])
+		fmt.Fprintf(&b, `{"data_offsets":[%d,%d],"dtype":"%s","shape":[`, offsets[k.idx], offsets[k.idx+1], dtype)
 		for j, d := range spec[k.idx].Shape {
 			if j > 0 {
 				b.WriteByte(',')
@@ -83,7 +107,7 @@ type entry struct {
 // data_offsets, dtype F32, non-negative integer shapes and offsets,
 // optionally padded with trailing whitespace. Metadata is checked for form
 // (string → string) and dropped. Layout is checked by checkLayout.
-func parseHeader(hdr []byte) ([]entry, error) {
+func parseHeader(hdr []byte, want Dtype) ([]entry, error) {
 	if !utf8.Valid(hdr) {
 		return nil, fmt.Errorf("%w: header is not valid UTF-8", ErrMalformed)
 	}
@@ -110,7 +134,7 @@ func parseHeader(hdr []byte) ([]entry, error) {
 			}
 			continue
 		}
-		e, err := parseEntry(dec, name)
+		e, err := parseEntry(dec, name, want)
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +150,7 @@ func parseHeader(hdr []byte) ([]entry, error) {
 }
 
 // parseEntry parses {"dtype":…,"shape":[…],"data_offsets":[b,e]} for name.
-func parseEntry(dec *json.Decoder, name string) (entry, error) {
+func parseEntry(dec *json.Decoder, name string, want Dtype) (entry, error) {
 	e := entry{name: name}
 	bad := func(format string, args ...any) (entry, error) {
 		return entry{}, fmt.Errorf("%w: tensor %q: %s", ErrMalformed, name, fmt.Sprintf(format, args...))
@@ -151,7 +175,7 @@ func parseEntry(dec *json.Decoder, name string) (entry, error) {
 			if dtype, err = stringToken(dec); err != nil {
 				return bad("dtype: %v", err)
 			}
-			if dtype != dtypeF32 {
+			if Dtype(dtype) != want {
 				return entry{}, fmt.Errorf("tensor %q: dtype %s %w", name, dtype, ErrUnsupportedDtype)
 			}
 		case "shape":

@@ -26,7 +26,7 @@ func readPrefix(p []byte, limits Limits) (int64, error) {
 // offsets. Each tensor must span exactly 4 × elements bytes and, ordered by
 // offset, the spans must tile [0, dataLen) with no gap or overlap. It returns
 // the entries in offset order and dataLen.
-func checkLayout(entries []entry) ([]entry, int64, error) {
+func checkLayout(entries []entry, dtype Dtype) ([]entry, int64, error) {
 	total := 0
 	for _, e := range entries {
 		if err := checkName(e.name); err != nil {
@@ -42,7 +42,7 @@ func checkLayout(entries []entry) ([]entry, int64, error) {
 		if e.end < e.begin {
 			return nil, 0, fmt.Errorf("%w: tensor %q: data_offsets [%d, %d] end before they begin", ErrMalformed, e.name, e.begin, e.end)
 		}
-		if span, want := e.end-e.begin, int64(n)*f32Size; span != want {
+		if span, want := e.end-e.begin, int64(n)*int64(dtype.Size()); span != want {
 			return nil, 0, fmt.Errorf("%w: tensor %q: data_offsets [%d, %d] span %d bytes, shape %v needs %d",
 				ErrMalformed, e.name, e.begin, e.end, span, fmtShape(e.shape), want)
 		}

@@ -113,11 +113,11 @@ func decodeSafetensors(b []byte, limits Limits) (*Model, error) {
 // layoutOf parses and validates a header and checks the total it declares
 // against limits. It returns the entries in offset order and the data length.
 func layoutOf(hdr []byte, limits Limits) ([]entry, int64, error) {
-	entries, err := parseHeader(hdr)
+	entries, err := parseHeader(hdr, F32)
 	if err != nil {
 		return nil, 0, err
 	}
-	entries, dataLen, err := checkLayout(entries)
+	entries, dataLen, err := checkLayout(entries, F32)
 	if err != nil {
 		return nil, 0, err
 	}

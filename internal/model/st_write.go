@@ -66,6 +66,43 @@ func EncodeSafetensors(m *Model) []byte {
 	return b.Bytes()
 }
 
+// WriteRawSafetensors writes the canonical encoding of a tensor set with the
+// given spec whose every tensor has the given dtype and whose data section
+// is data (little-endian elements in flat spec order, e.g. from
+// fixedpoint.Encode32). It returns the number of bytes written.
+func WriteRawSafetensors(w io.Writer, spec Spec, dtype Dtype, data []byte) (int64, error) {
+	if err := spec.Validate(); err != nil {
+		return 0, fmt.Errorf("safetensors: write: %w", err)
+	}
+	if dtype.Size() == 0 {
+		return 0, fmt.Errorf("safetensors: write: dtype %q %w", dtype, ErrUnsupportedDtype)
+	}
+	if want := spec.NumParams() * dtype.Size(); len(data) != want {
+		return 0, fmt.Errorf("safetensors: write: %d data bytes, spec needs %d of %s", len(data), want, dtype)
+	}
+	hdr := canonicalHeaderOf(spec, dtype)
+	buf := binary.LittleEndian.AppendUint64(make([]byte, 0, prefixLen+len(hdr)), uint64(len(hdr)))
+	n, err := w.Write(append(buf, hdr...))
+	total := int64(n)
+	if err == nil {
+		n, err = w.Write(data)
+		total += int64(n)
+	}
+	if err != nil {
+		return total, fmt.Errorf("safetensors: write: %w", err)
+	}
+	return total, nil
+}
+
+// SafetensorsSizeOf returns the exact size of WriteRawSafetensors's output
+// for spec and dtype, or -1 if either is not valid.
+func SafetensorsSizeOf(spec Spec, dtype Dtype) int64 {
+	if spec.Validate() != nil || dtype.Size() == 0 {
+		return -1
+	}
+	return prefixLen + int64(len(canonicalHeaderOf(spec, dtype))) + int64(spec.NumParams())*int64(dtype.Size())
+}
+
 // SafetensorsSize returns the exact size of the canonical encoding of any
 // model with this spec, or -1 if spec is not valid (see Spec.Validate).
 func SafetensorsSize(spec Spec) int64 {

@@ -17,6 +17,11 @@ const streamBatch = 8192
 // and Close return it unchanged.
 type Sink func(offset int, values []float32) error
 
+// RawSink receives the elements a raw StreamDecoder decodes, as their
+// little-endian bytes: whole elements only, offset being the flat index of
+// the first. raw is only valid during the call.
+type RawSink func(offset int, raw []byte) error
+
 // StreamDecoder validates and decodes one safetensors stream against an
 // expected Spec as its bytes arrive, in chunks of any size, holding at most
 // the header and one batch of values. It implements io.WriteCloser.
@@ -26,11 +31,13 @@ type Sink func(offset int, values []float32) error
 // the data section maps 1:1 onto the flat parameter vector). Any error is
 // sticky: later Writes and Close return it.
 type StreamDecoder struct {
-	spec   Spec
-	limits Limits
-	sink   Sink
-	err    error // sticky
-	closed bool
+	spec    Spec
+	limits  Limits
+	sink    Sink
+	dtype   Dtype   // F32 unless NewRawStreamDecoder
+	rawSink RawSink // non-nil only for NewRawStreamDecoder
+	err     error   // sticky
+	closed  bool
 
 	prefix  [prefixLen]byte
 	nPrefix int
@@ -39,7 +46,7 @@ type StreamDecoder struct {
 	inData  bool // header complete and accepted
 
 	dataLen, dataGot int64
-	carry            [f32Size]byte // bytes of a float split across Writes
+	carry            [8]byte // bytes of an element split across Writes
 	nCarry           int
 	next             int // flat index of the next value to emit
 	batch            []float32
@@ -49,9 +56,26 @@ type StreamDecoder struct {
 // with the given spec. sink receives the values; a nil sink only validates.
 // An invalid spec is reported by the first Write or Close.
 func NewStreamDecoder(spec Spec, limits Limits, sink Sink) *StreamDecoder {
-	d := &StreamDecoder{spec: spec.clone(), limits: limits, sink: sink}
+	d := &StreamDecoder{spec: spec.clone(), limits: limits, sink: sink, dtype: F32}
 	if err := spec.Validate(); err != nil {
 		d.err = fmt.Errorf("safetensors: stream: %w", err)
+	}
+	return d
+}
+
+// NewRawStreamDecoder is NewStreamDecoder for a stream whose tensors are all
+// of the given dtype (U32 or U64 for fixed-point updates): it checks the
+// header in the same way and hands the data to sink as raw little-endian
+// elements. A nil sink only validates.
+func NewRawStreamDecoder(spec Spec, dtype Dtype, limits Limits, sink RawSink) *StreamDecoder {
+	d := NewStreamDecoder(spec, limits, nil)
+	d.dtype = dtype
+	d.rawSink = func(int, []byte) error { return nil }
+	if sink != nil {
+		d.rawSink = sink
+	}
+	if d.err == nil && dtype.Size() == 0 {
+		d.err = fmt.Errorf("safetensors: stream: dtype %q %w", dtype, ErrUnsupportedDtype)
 	}
 	return d
 }
@@ -129,11 +153,11 @@ func (d *StreamDecoder) writeHeader(p []byte) (int, error) {
 	if int64(len(d.hdr)) < d.hdrLen {
 		return n, nil
 	}
-	entries, err := parseHeader(d.hdr)
+	entries, err := parseHeader(d.hdr, d.dtype)
 	if err != nil {
 		return n, err
 	}
-	entries, dataLen, err := checkLayout(entries)
+	entries, dataLen, err := checkLayout(entries, d.dtype)
 	if err != nil {
 		return n, err
 	}
@@ -151,6 +175,9 @@ func (d *StreamDecoder) writeHeader(p []byte) (int, error) {
 
 // writeData decodes data bytes, carrying a float split across calls.
 func (d *StreamDecoder) writeData(p []byte) (int, error) {
+	if d.rawSink != nil {
+		return d.writeRaw(p)
+	}
 	tooLong := false
 	if rest := d.dataLen - d.dataGot; int64(len(p)) > rest {
 		p, tooLong = p[:rest], true
@@ -159,7 +186,7 @@ func (d *StreamDecoder) writeData(p []byte) (int, error) {
 	batch := d.batch[:0]
 	for len(p) > 0 {
 		if d.nCarry > 0 || len(p) < f32Size {
-			c := copy(d.carry[d.nCarry:], p)
+			c := copy(d.carry[d.nCarry:f32Size], p)
 			d.nCarry += c
 			p = p[c:]
 			if d.nCarry < f32Size {
@@ -181,6 +208,41 @@ func (d *StreamDecoder) writeData(p []byte) (int, error) {
 	}
 	if err := d.emit(batch); err != nil {
 		return d.consumed(size, 0), err
+	}
+	n := d.consumed(size, 0)
+	if tooLong {
+		return n, fmt.Errorf("safetensors: %w (%d data bytes)", ErrTooLong, d.dataLen)
+	}
+	return n, nil
+}
+
+// writeRaw hands data bytes to the raw sink in whole elements, carrying an
+// element split across calls.
+func (d *StreamDecoder) writeRaw(p []byte) (int, error) {
+	tooLong := false
+	if rest := d.dataLen - d.dataGot; int64(len(p)) > rest {
+		p, tooLong = p[:rest], true
+	}
+	size, es := len(p), d.dtype.Size()
+	for len(p) > 0 {
+		var chunk []byte
+		if d.nCarry > 0 || len(p) < es {
+			c := copy(d.carry[d.nCarry:es], p)
+			d.nCarry += c
+			p = p[c:]
+			if d.nCarry < es {
+				break
+			}
+			chunk, d.nCarry = d.carry[:es], 0
+		} else {
+			k := len(p) / es * es
+			chunk, p = p[:k], p[k:]
+		}
+		off := d.next
+		d.next += len(chunk) / es
+		if err := d.rawSink(off, chunk); err != nil {
+			return d.consumed(size, len(p)), err
+		}
 	}
 	n := d.consumed(size, 0)
 	if tooLong {
