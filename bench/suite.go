@@ -85,7 +85,7 @@ func Suite(s Sizes) []Case {
 		Case{Name: "Safetensors/encode/d=" + Label(d), Baseline: cp, Bench: func(b *testing.B) { SafetensorsEncode(b, d) }},
 		Case{Name: "Safetensors/decode/d=" + Label(d), Baseline: cp, Bench: func(b *testing.B) { SafetensorsDecode(b, d) }},
 	)
-	return cases
+	return append(cases, KernelCases(s)...)
 }
 
 // Check reports whether cases are well formed: names unique and of the form

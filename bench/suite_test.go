@@ -39,7 +39,7 @@ func TestSuiteTiny(t *testing.T) {
 // names, baselines that come first, every group present in the _test.go
 // benchmarks.
 func TestSuiteShapes(t *testing.T) {
-	groups := []string{"Mem", "Accumulate", "Update", "Safetensors"} // bench_test.go
+	groups := []string{"Mem", "Accumulate", "Update", "Safetensors", "Kernel"} // bench_test.go
 	for _, s := range []bench.Sizes{bench.FullSizes, bench.ShortSizes, bench.TinySizes, {Floats: 100, Params: []int{3000}, Codec: 5000}} {
 		cases := bench.Suite(s)
 		if err := bench.Check(cases); err != nil {
