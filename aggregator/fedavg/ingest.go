@@ -1,6 +1,8 @@
 package fedavg
 
 import (
+	"github.com/confed/confed/aggregator/kernels"
+
 	"bytes"
 	"crypto/sha256"
 	"errors"
@@ -148,17 +150,16 @@ func (in *Ingestor) sink(off int, values []float32) error {
 	if off < 0 || off+len(values) > len(in.buf) {
 		return fmt.Errorf("fedavg: ingestor: decoder emitted values [%d, %d) outside the %d-value buffer", off, off+len(values), len(in.buf))
 	}
-	// Checked value by value, so the first offending value decides the
-	// reason however the stream was chunked.
-	for i, v := range values {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nonFinite(in.spec, off+i, f)
-		}
-		in.sumSq += f * f
-		if in.maxSq > 0 && in.sumSq > in.maxSq {
-			return refuse(ReasonNormExceeded, fmt.Sprintf("L2 norm exceeds the bound of %g", in.limits.MaxNorm))
-		}
+	// One vectorised pass: the sum of squares up to the first non-finite
+	// value. A norm already past the bound before that value decides the
+	// reason, as a value-by-value check would.
+	ss, bad := kernels.CheckF32(values)
+	in.sumSq += ss
+	if in.maxSq > 0 && in.sumSq > in.maxSq {
+		return refuse(ReasonNormExceeded, fmt.Sprintf("L2 norm exceeds the bound of %g", in.limits.MaxNorm))
+	}
+	if bad >= 0 {
+		return nonFinite(in.spec, off+bad, float64(values[bad]))
 	}
 	copy(in.buf[off:], values)
 	return nil
