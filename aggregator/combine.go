@@ -48,6 +48,10 @@ func optimizerConfig(p *confedv1.AggregationParams, frozen []strategy.Range) str
 func (s *Server) combine(rs *roundState) ([]float64, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
+	if rs.ring != nil {
+		delta := make([]float64, rs.spec.NumParams())
+		return delta, rs.ring.MeanFloat64(delta)
+	}
 	if rs.robust == nil {
 		return rs.acc.Mean()
 	}

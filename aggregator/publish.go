@@ -58,6 +58,9 @@ func strategyName(p *confedv1.AggregationParams) string {
 	if rule == "" {
 		rule = "fedavg"
 	}
+	if fp := p.GetFixedPoint(); fp != nil {
+		rule += fmt.Sprintf("(fixed-point %d)", fp.GetBits())
+	}
 	if opt := p.GetServerOptimizer().GetName(); opt != "" && opt != "fedavg" {
 		rule += "+" + opt
 	}

@@ -1,6 +1,8 @@
 package aggregator
 
 import (
+	"github.com/confed/confed/internal/fixedpoint"
+
 	"context"
 	"fmt"
 	"sync"
@@ -34,6 +36,10 @@ type roundState struct {
 	robust  *strategy.RobustConfig
 	spill   *strategy.Spill
 	spilled []string
+	// ring, in fixed-point training rounds, is the exact sum of the
+	// quantised updates; ringPool bounds their staging buffers.
+	ring     *fixedpoint.Sum32
+	ringPool ringPool
 
 	mu      sync.Mutex
 	acc     *fedavg.Accumulator
@@ -63,9 +69,17 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 	if err != nil {
 		return nil, fmt.Errorf("round key: %w", err)
 	}
+	var ring *fixedpoint.Sum32
+	var rp ringPool
+	if fp := task.GetParams().GetFixedPoint(); fp != nil && !statisticsRound(global) {
+		if ring, err = fixedpoint.NewSum32(spec.NumParams(), ringParams(fp)); err != nil {
+			return nil, fmt.Errorf("fixed point: %w", err)
+		}
+		rp = newRingPool(buffers, spec.NumParams())
+	}
 	return &roundState{
 		task: task, global: global, globalSHA: sha, spec: spec, pool: pool, key: key,
-		frozen: frozen, robust: robust, spill: spill,
+		frozen: frozen, robust: robust, spill: spill, ring: ring, ringPool: rp,
 		acc: fedavg.NewAccumulator(spec), folded: map[string]*confedv1.Contribution{},
 		changed: make(chan struct{}),
 	}, nil
@@ -92,10 +106,44 @@ func (r *roundState) fold(c *confedv1.Contribution, values []float32) error {
 		}
 		r.spilled = append(r.spilled, c.GetParticipant())
 	}
+	r.markFolded(c)
+	return nil
+}
+
+// markFolded records c and wakes whoever waits for folds; r.mu is held.
+func (r *roundState) markFolded(c *confedv1.Contribution) {
 	r.folded[c.GetParticipant()] = c
 	close(r.changed)
 	r.changed = make(chan struct{})
+}
+
+// foldRing adds a fixed-point update that the coordinator included.
+func (r *roundState) foldRing(c *confedv1.Contribution, q []uint32) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.folded[c.GetParticipant()]; dup {
+		return fmt.Errorf("update of %q already folded", c.GetParticipant())
+	}
+	if err := r.ring.Add(q, c.GetNumExamples()); err != nil {
+		return err
+	}
+	r.markFolded(c)
 	return nil
+}
+
+// statisticsRound reports a global model without pooled feature statistics:
+// its round collects them (in float32, whatever the aggregation mode).
+func statisticsRound(m *model.Model) bool {
+	sq, ok := m.Lookup(model.TensorInputSqMean)
+	if !ok {
+		return false
+	}
+	for _, v := range sq.Data {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // waitFolded waits until every participant in include has been folded.

@@ -127,68 +127,91 @@ func (s *Server) checkHeader(rs *roundState, h *confedv1.UpdateHeader) (*roundSt
 // receive ingests the stream, reports the outcome to the coordinator and
 // folds the update if the coordinator includes it.
 func (s *Server) receive(ctx context.Context, rs *roundState, name string, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer) *confedv1.SubmitUpdateResponse {
+	if rs.ring != nil {
+		return s.receiveRing(ctx, rs, name, h, srv)
+	}
 	buf, err := rs.pool.Get(ctx)
 	if err != nil {
 		return s.report(rs, name, h, nil, fmt.Errorf("waiting for a staging buffer: %w", err))
 	}
 	defer rs.pool.Put(buf)
-	staged, err := s.ingest(rs, name, h, buf, srv)
-	return s.report(rs, name, h, staged, err)
-}
-
-func (s *Server) ingest(rs *roundState, name string, h *confedv1.UpdateHeader, buf []float32, srv confedv1.Aggregator_SubmitUpdateServer) (*fedavg.Staged, error) {
 	limits := fedavg.Limits{MaxBytes: int64(rs.task.GetParams().GetMaxUpdateBytes()), MaxNorm: rs.task.GetParams().GetMaxUpdateNorm()}
 	in, err := fedavg.NewIngestor(rs.spec, buf, int64(h.GetSize()), h.GetUpdateSha256(), limits)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = s.openStream(rs, name, h, srv, in.Write)
 	}
+	if err != nil {
+		return s.report(rs, name, h, nil, err)
+	}
+	staged, err := in.Finish()
+	if err != nil {
+		return s.report(rs, name, h, nil, err)
+	}
+	return s.report(rs, name, h, &outcome{sha: staged.SHA256, bytes: staged.Bytes, norm: staged.Norm,
+		fold: func(c *confedv1.Contribution) error { return rs.fold(c, staged.Values) }}, nil)
+}
+
+// openStream reads the sealed chunks of an update, opens each with the
+// round key and hands the plaintext to write, refusing anything out of
+// order, tampered, unsealed, or longer than the header declares.
+func (s *Server) openStream(rs *roundState, name string, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer, write func([]byte) error) error {
 	op, err := seal.NewOpener(rs.key, h.GetSealedStream(), seal.Context{
 		Federation: s.federation, Round: rs.task.GetRound(),
 		AggregatorMeasurement: s.claims.Measurement, Participant: name,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: sealed stream: %w", fedavg.ReasonBadStream, err)
+		return fmt.Errorf("%s: sealed stream: %w", fedavg.ReasonBadStream, err)
 	}
 	var total int64
 	for {
 		msg, err := srv.Recv()
 		if errors.Is(err, io.EOF) {
 			if err := op.Finish(); err != nil {
-				return nil, fmt.Errorf("%s: %w", fedavg.ReasonBadStream, err)
+				return fmt.Errorf("%s: %w", fedavg.ReasonBadStream, err)
 			}
-			return in.Finish()
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("stream ended: %w", err)
+			return fmt.Errorf("stream ended: %w", err)
 		}
 		c := msg.GetSealedChunk()
 		if c == nil {
-			return nil, fmt.Errorf("%s: expected a sealed chunk; plaintext update data is refused", fedavg.ReasonBadStream)
+			return fmt.Errorf("%s: expected a sealed chunk; plaintext update data is refused", fedavg.ReasonBadStream)
 		}
 		data, err := op.Open(c.GetSeq(), c.GetCiphertext(), c.GetLast())
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", fedavg.ReasonBadStream, err)
+			return fmt.Errorf("%s: %w", fedavg.ReasonBadStream, err)
 		}
 		if total += int64(len(data)); total > int64(h.GetSize()) {
-			return nil, fmt.Errorf("%s: stream exceeds the %d bytes its header declares", fedavg.ReasonSizeMismatch, h.GetSize())
+			return fmt.Errorf("%s: stream exceeds the %d bytes its header declares", fedavg.ReasonSizeMismatch, h.GetSize())
 		}
-		if err := in.Write(data); err != nil {
-			return nil, err
+		if err := write(data); err != nil {
+			return err
 		}
 	}
 }
 
-// report tells the coordinator the outcome; the coordinator's answer is the
-// commit point for folding.
-func (s *Server) report(rs *roundState, name string, h *confedv1.UpdateHeader, staged *fedavg.Staged, ingestErr error) *confedv1.SubmitUpdateResponse {
+// outcome is a validated update: what the coordinator is told, and how to
+// fold it once included.
+type outcome struct {
+	sha   [32]byte
+	bytes int64
+	norm  float64
+	fold  func(*confedv1.Contribution) error
+}
+
+// report tells the coordinator the outcome (out is nil when the update was
+// refused with ingestErr); the coordinator's answer is the commit point for
+// folding.
+func (s *Server) report(rs *roundState, name string, h *confedv1.UpdateHeader, out *outcome, ingestErr error) *confedv1.SubmitUpdateResponse {
 	res := &confedv1.SubmissionResult{Round: h.GetRound(), Participant: name, NumExamples: h.GetNumExamples(), Metrics: h.GetMetrics()}
 	if ingestErr != nil {
 		res.Reason = ingestErr.Error()
 	} else {
 		res.Accepted = true
-		res.UpdateSha256 = staged.SHA256[:]
-		res.Bytes = uint64(staged.Bytes)
-		res.UpdateNorm = staged.Norm
+		res.UpdateSha256 = out.sha[:]
+		res.Bytes = uint64(out.bytes)
+		res.UpdateNorm = out.norm
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -203,7 +226,7 @@ func (s *Server) report(rs *roundState, name string, h *confedv1.UpdateHeader, s
 		return &confedv1.SubmitUpdateResponse{Reason: ack.GetReason(), UpdateSha256: res.GetUpdateSha256()}
 	}
 	c := &confedv1.Contribution{Participant: name, NumExamples: h.GetNumExamples(), UpdateSha256: res.GetUpdateSha256()}
-	if err := rs.fold(c, staged.Values); err != nil {
+	if err := out.fold(c); err != nil {
 		s.log.Error("folding an included update", logging.KeyParticipant, name, logging.KeyErr, err)
 		return &confedv1.SubmitUpdateResponse{Reason: err.Error()}
 	}

@@ -387,7 +387,7 @@ func (e *engine) trainingParams() *confedv1.TrainingParams {
 	t := e.rc.Training
 	return &confedv1.TrainingParams{
 		LocalEpochs: uint32(t.LocalEpochs), LearningRate: t.LearningRate, BatchSize: uint32(t.BatchSize),
-		ProximalMu: t.ProximalMu, L2: t.L2, Seed: t.Seed,
+		ProximalMu: t.ProximalMu, L2: t.L2, Seed: t.Seed, FixedPoint: e.fixedPoint(),
 	}
 }
 
@@ -402,7 +402,19 @@ func (e *engine) aggParams() *confedv1.AggregationParams {
 			Name: opt.Name, ServerLr: opt.ServerLR, ServerMomentum: opt.Momentum,
 			Beta1: opt.Beta1, Beta2: opt.Beta2, Tau: opt.Tau, BiasCorrection: opt.BiasCorrection,
 		},
+		FixedPoint: e.fixedPoint(),
 	}
+}
+
+// fixedPoint is the ring configuration sent with each round, nil when
+// updates travel as float32.
+func (e *engine) fixedPoint() *confedv1.FixedPoint {
+	f := e.rc.Aggregation.FixedPoint
+	if !f.Enabled {
+		return nil
+	}
+	return &confedv1.FixedPoint{Bits: uint32(f.Bits), Clip: f.Clip, Scale: f.Scale, MaxWeight: f.MaxWeight,
+		MaxParticipants: uint32(len(e.rc.Participants.Expected))}
 }
 
 func (e *engine) modelSpec() *confedv1.ModelSpec {

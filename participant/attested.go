@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync/atomic"
 
 	"google.golang.org/grpc"
 
 	"github.com/confed/confed/internal/atls"
-	"github.com/confed/confed/internal/model"
-	"github.com/confed/confed/internal/modelio"
 	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/seal"
 	"github.com/confed/confed/internal/stream"
@@ -87,9 +86,9 @@ func (d *daemon) sealerFor(ctx context.Context, t *confedv1.Task) (*seal.Sealer,
 	})
 }
 
-// sendSealed streams m's encoding as sealed chunks. One chunk is held back
+// sendSealed streams the payload as sealed chunks. One chunk is held back
 // so that the last one can be marked as such.
-func sendSealed(m *model.Model, s *seal.Sealer, send func(*confedv1.SubmitUpdateRequest) error) error {
+func sendSealed(p payload, s *seal.Sealer, send func(*confedv1.SubmitUpdateRequest) error) error {
 	var held []byte
 	var seq uint64
 	flush := func(last bool) error {
@@ -101,7 +100,10 @@ func sendSealed(m *model.Model, s *seal.Sealer, send func(*confedv1.SubmitUpdate
 		return send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_SealedChunk{
 			SealedChunk: &confedv1.SealedChunk{Seq: seq - 1, Ciphertext: ct, Last: last}}})
 	}
-	_, err := modelio.Send(m, stream.DefaultChunkSize, func(c *confedv1.Chunk) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(p.write(pw)) }()
+	defer pr.CloseWithError(io.ErrClosedPipe)
+	_, err := stream.Send(pr, stream.DefaultChunkSize, func(c *confedv1.Chunk) error {
 		if held != nil {
 			if err := flush(false); err != nil {
 				return err

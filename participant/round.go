@@ -51,7 +51,16 @@ func (d *daemon) trainAndSubmit(ctx context.Context, t *confedv1.Task) (*confedv
 	if err != nil {
 		return nil, fmt.Errorf("training: %w", err)
 	}
-	return d.submit(ctx, t, global.SHA256, upd, metrics)
+	var p payload
+	if fp := t.GetParams().GetFixedPoint(); fp != nil && metrics["statistics_round"] == 0 {
+		p, err = ringPayload(upd, uint64(len(d.trainSet.Y)), fp)
+	} else {
+		p, err = modelPayload(upd)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d.submit(ctx, t, global.SHA256, p, metrics)
 }
 
 // reportProblem tells the coordinator why this participant could not take
@@ -169,7 +178,7 @@ func roundSeed(base, round uint64, name string) uint64 {
 
 // submit streams the update to the aggregator over an attested connection,
 // sealed to the round key that the aggregator's verified evidence binds.
-func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, upd *model.Model, metrics map[string]float64) (resp *confedv1.SubmitUpdateResponse, err error) {
+func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, upd payload, metrics map[string]float64) (resp *confedv1.SubmitUpdateResponse, err error) {
 	var refused atomic.Pointer[error]
 	conn, err := d.dialAggregator(t, &refused)
 	if err != nil {
@@ -181,10 +190,6 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 			err = handshakeProblem(*e)
 		}
 	}()
-	size, sum, err := modelio.Digest(upd)
-	if err != nil {
-		return nil, err
-	}
 	up, err := confedv1.NewAggregatorClient(conn).SubmitUpdate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("opening update stream: %w", err)
@@ -194,7 +199,7 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 		return nil, err
 	}
 	h := &confedv1.UpdateHeader{Round: t.GetRound(), NumExamples: uint64(len(d.trainSet.Y)), BaseModelSha256: base[:],
-		Size: uint64(size), UpdateSha256: sum[:], Metrics: metrics, SealedStream: sealer.Header()}
+		Size: uint64(upd.size), UpdateSha256: upd.sha[:], Metrics: metrics, SealedStream: sealer.Header()}
 	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
 		return nil, fmt.Errorf("sending update header: %w", err)
 	}

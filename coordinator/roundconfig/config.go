@@ -1,6 +1,8 @@
 package roundconfig
 
 import (
+	"github.com/confed/confed/internal/fixedpoint"
+
 	"github.com/confed/confed/aggregator/strategy"
 
 	"github.com/confed/confed/internal/tee/provider"
@@ -113,6 +115,8 @@ type Aggregation struct {
 	ClipNorm float64 `yaml:"clip_norm"`
 	// ServerOptimizer turns the combined update into the next model.
 	ServerOptimizer ServerOptimizer `yaml:"server_optimizer"`
+	// FixedPoint makes training updates integers summed exactly in a ring.
+	FixedPoint FixedPoint `yaml:"fixed_point"`
 	// MaxUpdateNorm rejects updates whose L2 norm (of the difference from
 	// the global model) exceeds it; 0 means unbounded.
 	MaxUpdateNorm float64 `yaml:"max_update_norm"`
@@ -131,6 +135,25 @@ type ServerOptimizer struct {
 	Beta2          *float64 `yaml:"beta2,omitempty"`
 	Tau            *float64 `yaml:"tau,omitempty"`
 	BiasCorrection bool     `yaml:"bias_correction"`
+}
+
+// FixedPoint configures fixed-point aggregation: participants clip each
+// coordinate of their update to ±clip, multiply by their example count and
+// by scale, round stochastically to an integer, and the aggregator sums the
+// integers with wrapping adds in Z_{2^bits}. Integer sums are exact, so the
+// aggregate does not depend on arrival order. The statistics round is
+// exchanged in float32 (feature moments are not bounded by clip).
+type FixedPoint struct {
+	Enabled   bool    `yaml:"enabled"`
+	Bits      int     `yaml:"bits"`
+	Clip      float64 `yaml:"clip"`
+	Scale     float64 `yaml:"scale"`
+	MaxWeight uint64  `yaml:"max_weight"`
+}
+
+// Params are the ring parameters for a federation of participants members.
+func (f FixedPoint) Params(participants int) fixedpoint.Params {
+	return fixedpoint.Params{Bits: f.Bits, Clip: f.Clip, Scale: f.Scale, MaxWeight: f.MaxWeight, MaxParticipants: participants}
 }
 
 // Resolved returns the optimiser's configuration with defaults applied.
@@ -250,6 +273,7 @@ func Default() Config {
 		Aggregation: Aggregation{
 			Strategy: StrategyFedAvg, MaxUpdateNorm: 0, MaxUpdateBytes: yamlcfg.GiB,
 			ServerOptimizer: ServerOptimizer{Name: "fedavg"},
+			FixedPoint:      FixedPoint{Bits: 32, Clip: 1, Scale: 1 << 16, MaxWeight: 1000},
 		},
 		TEE: TEE{Aggregator: TEESimulated, Participants: TEENone},
 	}

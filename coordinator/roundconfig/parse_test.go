@@ -61,7 +61,8 @@ func TestLoadValid(t *testing.T) {
 		},
 		Training: Training{LocalEpochs: 3, LearningRate: 0.05, BatchSize: 64, ProximalMu: 0.01, L2: 1e-4, Seed: 99},
 		Aggregation: Aggregation{Strategy: "fedavg", MaxUpdateNorm: 10.5, MaxUpdateBytes: 64 * yamlcfg.MiB,
-			ServerOptimizer: ServerOptimizer{Name: "fedavg"}},
+			ServerOptimizer: ServerOptimizer{Name: "fedavg"},
+			FixedPoint:      FixedPoint{Bits: 32, Clip: 1, Scale: 1 << 16, MaxWeight: 1000}},
 		TEE: TEE{Aggregator: "sev-snp", Participants: "simulated", SEVSNP: snp.Policy{
 			Measurements: []string{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"},
 			MinimumTCB:   snp.TCB{Bootloader: 3, SNP: 8, Microcode: 115},

@@ -49,6 +49,7 @@ func (c Config) Validate() error {
 		c.Training.validate(l),
 		c.Aggregation.validate(l, c.Model),
 		c.validateRobust(l),
+		c.validateFixedPoint(l),
 		c.TEE.validate(l),
 	)
 }
@@ -67,6 +68,24 @@ func (c Config) validateRobust(l *yamlcfg.Locator) error {
 		return l.Errorf("aggregation", "with participants.min = %d, %s would take each coordinate from %d update(s), "+
 			"and aggregators refuse fewer than %d by default (their min_updates): raise participants.min or trim less",
 			c.Participants.Min, r.Name, m, aggregatorMinUpdates)
+	}
+	return nil
+}
+
+// validateFixedPoint checks that the ring cannot wrap for this federation.
+func (c Config) validateFixedPoint(l *yamlcfg.Locator) error {
+	f := c.Aggregation.FixedPoint
+	if !f.Enabled {
+		return nil
+	}
+	switch {
+	case f.Bits != 32:
+		return l.Errorf("aggregation.fixed_point.bits", "only 32 is available yet (64 is implemented in internal/fixedpoint but not wired), got %d", f.Bits)
+	case c.Aggregation.Strategy != StrategyFedAvg:
+		return l.Errorf("aggregation.fixed_point.enabled", "fixed point sums updates, so it needs strategy fedavg, got %q", c.Aggregation.Strategy)
+	}
+	if err := f.Params(len(c.Participants.Expected)).Validate(); err != nil {
+		return l.Errorf("aggregation.fixed_point", "%v", err)
 	}
 	return nil
 }

@@ -592,9 +592,12 @@ type TrainingParams struct {
 	LearningRate float64                `protobuf:"fixed64,2,opt,name=learning_rate,json=learningRate,proto3" json:"learning_rate,omitempty"`
 	BatchSize    uint32                 `protobuf:"varint,3,opt,name=batch_size,json=batchSize,proto3" json:"batch_size,omitempty"`
 	// proximal_mu is FedProx's proximal coefficient (0 = plain FedAvg).
-	ProximalMu    float64 `protobuf:"fixed64,4,opt,name=proximal_mu,json=proximalMu,proto3" json:"proximal_mu,omitempty"`
-	L2            float64 `protobuf:"fixed64,5,opt,name=l2,proto3" json:"l2,omitempty"`
-	Seed          uint64  `protobuf:"varint,6,opt,name=seed,proto3" json:"seed,omitempty"`
+	ProximalMu float64 `protobuf:"fixed64,4,opt,name=proximal_mu,json=proximalMu,proto3" json:"proximal_mu,omitempty"`
+	L2         float64 `protobuf:"fixed64,5,opt,name=l2,proto3" json:"l2,omitempty"`
+	Seed       uint64  `protobuf:"varint,6,opt,name=seed,proto3" json:"seed,omitempty"`
+	// fixed_point, when set, asks for training updates quantised to the
+	// ring (the statistics round is always exchanged in float32).
+	FixedPoint    *FixedPoint `protobuf:"bytes,7,opt,name=fixed_point,json=fixedPoint,proto3" json:"fixed_point,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -671,6 +674,91 @@ func (x *TrainingParams) GetSeed() uint64 {
 	return 0
 }
 
+func (x *TrainingParams) GetFixedPoint() *FixedPoint {
+	if x != nil {
+		return x.FixedPoint
+	}
+	return nil
+}
+
+// FixedPoint are the parameters of fixed-point aggregation in Z_{2^bits}
+// (see internal/fixedpoint).
+type FixedPoint struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Bits            uint32                 `protobuf:"varint,1,opt,name=bits,proto3" json:"bits,omitempty"`
+	Clip            float64                `protobuf:"fixed64,2,opt,name=clip,proto3" json:"clip,omitempty"`
+	Scale           float64                `protobuf:"fixed64,3,opt,name=scale,proto3" json:"scale,omitempty"`
+	MaxWeight       uint64                 `protobuf:"varint,4,opt,name=max_weight,json=maxWeight,proto3" json:"max_weight,omitempty"`
+	MaxParticipants uint32                 `protobuf:"varint,5,opt,name=max_participants,json=maxParticipants,proto3" json:"max_participants,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *FixedPoint) Reset() {
+	*x = FixedPoint{}
+	mi := &file_confed_v1_confed_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FixedPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FixedPoint) ProtoMessage() {}
+
+func (x *FixedPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_confed_v1_confed_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FixedPoint.ProtoReflect.Descriptor instead.
+func (*FixedPoint) Descriptor() ([]byte, []int) {
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *FixedPoint) GetBits() uint32 {
+	if x != nil {
+		return x.Bits
+	}
+	return 0
+}
+
+func (x *FixedPoint) GetClip() float64 {
+	if x != nil {
+		return x.Clip
+	}
+	return 0
+}
+
+func (x *FixedPoint) GetScale() float64 {
+	if x != nil {
+		return x.Scale
+	}
+	return 0
+}
+
+func (x *FixedPoint) GetMaxWeight() uint64 {
+	if x != nil {
+		return x.MaxWeight
+	}
+	return 0
+}
+
+func (x *FixedPoint) GetMaxParticipants() uint32 {
+	if x != nil {
+		return x.MaxParticipants
+	}
+	return 0
+}
+
 type JoinRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// software_version of the participant daemon, for the operator's view.
@@ -681,7 +769,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[6]
+	mi := &file_confed_v1_confed_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +781,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[6]
+	mi := &file_confed_v1_confed_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +794,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{6}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JoinRequest) GetSoftwareVersion() string {
@@ -730,7 +818,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[7]
+	mi := &file_confed_v1_confed_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +830,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[7]
+	mi := &file_confed_v1_confed_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +843,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{7}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *JoinResponse) GetFederation() string {
@@ -794,7 +882,7 @@ type WatchTasksRequest struct {
 
 func (x *WatchTasksRequest) Reset() {
 	*x = WatchTasksRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[8]
+	mi := &file_confed_v1_confed_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +894,7 @@ func (x *WatchTasksRequest) String() string {
 func (*WatchTasksRequest) ProtoMessage() {}
 
 func (x *WatchTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[8]
+	mi := &file_confed_v1_confed_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +907,7 @@ func (x *WatchTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchTasksRequest.ProtoReflect.Descriptor instead.
 func (*WatchTasksRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{8}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{9}
 }
 
 type Task struct {
@@ -842,7 +930,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_confed_v1_confed_proto_msgTypes[9]
+	mi := &file_confed_v1_confed_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +942,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[9]
+	mi := &file_confed_v1_confed_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +955,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{9}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Task) GetKind() TaskKind {
@@ -945,7 +1033,7 @@ type DownloadModelRequest struct {
 
 func (x *DownloadModelRequest) Reset() {
 	*x = DownloadModelRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[10]
+	mi := &file_confed_v1_confed_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +1045,7 @@ func (x *DownloadModelRequest) String() string {
 func (*DownloadModelRequest) ProtoMessage() {}
 
 func (x *DownloadModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[10]
+	mi := &file_confed_v1_confed_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +1058,7 @@ func (x *DownloadModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadModelRequest.ProtoReflect.Descriptor instead.
 func (*DownloadModelRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{10}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DownloadModelRequest) GetRound() uint64 {
@@ -998,7 +1086,7 @@ type ModelHeader struct {
 
 func (x *ModelHeader) Reset() {
 	*x = ModelHeader{}
-	mi := &file_confed_v1_confed_proto_msgTypes[11]
+	mi := &file_confed_v1_confed_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1010,7 +1098,7 @@ func (x *ModelHeader) String() string {
 func (*ModelHeader) ProtoMessage() {}
 
 func (x *ModelHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[11]
+	mi := &file_confed_v1_confed_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1023,7 +1111,7 @@ func (x *ModelHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelHeader.ProtoReflect.Descriptor instead.
 func (*ModelHeader) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{11}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ModelHeader) GetSigned() *SignedManifest {
@@ -1060,7 +1148,7 @@ type ModelChunk struct {
 
 func (x *ModelChunk) Reset() {
 	*x = ModelChunk{}
-	mi := &file_confed_v1_confed_proto_msgTypes[12]
+	mi := &file_confed_v1_confed_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1160,7 @@ func (x *ModelChunk) String() string {
 func (*ModelChunk) ProtoMessage() {}
 
 func (x *ModelChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[12]
+	mi := &file_confed_v1_confed_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1173,7 @@ func (x *ModelChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelChunk.ProtoReflect.Descriptor instead.
 func (*ModelChunk) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{12}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ModelChunk) GetMsg() isModelChunk_Msg {
@@ -1144,7 +1232,7 @@ type ProblemReport struct {
 
 func (x *ProblemReport) Reset() {
 	*x = ProblemReport{}
-	mi := &file_confed_v1_confed_proto_msgTypes[13]
+	mi := &file_confed_v1_confed_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1244,7 @@ func (x *ProblemReport) String() string {
 func (*ProblemReport) ProtoMessage() {}
 
 func (x *ProblemReport) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[13]
+	mi := &file_confed_v1_confed_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1257,7 @@ func (x *ProblemReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProblemReport.ProtoReflect.Descriptor instead.
 func (*ProblemReport) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{13}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ProblemReport) GetRound() uint64 {
@@ -1201,7 +1289,7 @@ type ProblemReportResponse struct {
 
 func (x *ProblemReportResponse) Reset() {
 	*x = ProblemReportResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[14]
+	mi := &file_confed_v1_confed_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1301,7 @@ func (x *ProblemReportResponse) String() string {
 func (*ProblemReportResponse) ProtoMessage() {}
 
 func (x *ProblemReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[14]
+	mi := &file_confed_v1_confed_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1314,7 @@ func (x *ProblemReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProblemReportResponse.ProtoReflect.Descriptor instead.
 func (*ProblemReportResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{14}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{15}
 }
 
 type WatchRoundsRequest struct {
@@ -1240,7 +1328,7 @@ type WatchRoundsRequest struct {
 
 func (x *WatchRoundsRequest) Reset() {
 	*x = WatchRoundsRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[15]
+	mi := &file_confed_v1_confed_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1340,7 @@ func (x *WatchRoundsRequest) String() string {
 func (*WatchRoundsRequest) ProtoMessage() {}
 
 func (x *WatchRoundsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[15]
+	mi := &file_confed_v1_confed_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,7 +1353,7 @@ func (x *WatchRoundsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRoundsRequest.ProtoReflect.Descriptor instead.
 func (*WatchRoundsRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{15}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchRoundsRequest) GetSignerPublicKey() []byte {
@@ -1305,13 +1393,16 @@ type AggregationParams struct {
 	ClipNorm float64 `protobuf:"fixed64,7,opt,name=clip_norm,json=clipNorm,proto3" json:"clip_norm,omitempty"`
 	// server_optimizer turns the combined update into the next model.
 	ServerOptimizer *ServerOptimizer `protobuf:"bytes,8,opt,name=server_optimizer,json=serverOptimizer,proto3" json:"server_optimizer,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// fixed_point, when set, makes training updates ring elements summed
+	// exactly (order-independent, bit-for-bit reproducible).
+	FixedPoint    *FixedPoint `protobuf:"bytes,9,opt,name=fixed_point,json=fixedPoint,proto3" json:"fixed_point,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AggregationParams) Reset() {
 	*x = AggregationParams{}
-	mi := &file_confed_v1_confed_proto_msgTypes[16]
+	mi := &file_confed_v1_confed_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1414,7 @@ func (x *AggregationParams) String() string {
 func (*AggregationParams) ProtoMessage() {}
 
 func (x *AggregationParams) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[16]
+	mi := &file_confed_v1_confed_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1427,7 @@ func (x *AggregationParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AggregationParams.ProtoReflect.Descriptor instead.
 func (*AggregationParams) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{16}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AggregationParams) GetStrategy() string {
@@ -1395,6 +1486,13 @@ func (x *AggregationParams) GetServerOptimizer() *ServerOptimizer {
 	return nil
 }
 
+func (x *AggregationParams) GetFixedPoint() *FixedPoint {
+	if x != nil {
+		return x.FixedPoint
+	}
+	return nil
+}
+
 // ServerOptimizer is a server-side optimiser on the aggregated update, with
 // every parameter resolved (defaults applied) by the coordinator.
 type ServerOptimizer struct {
@@ -1413,7 +1511,7 @@ type ServerOptimizer struct {
 
 func (x *ServerOptimizer) Reset() {
 	*x = ServerOptimizer{}
-	mi := &file_confed_v1_confed_proto_msgTypes[17]
+	mi := &file_confed_v1_confed_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1523,7 @@ func (x *ServerOptimizer) String() string {
 func (*ServerOptimizer) ProtoMessage() {}
 
 func (x *ServerOptimizer) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[17]
+	mi := &file_confed_v1_confed_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1536,7 @@ func (x *ServerOptimizer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerOptimizer.ProtoReflect.Descriptor instead.
 func (*ServerOptimizer) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{17}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ServerOptimizer) GetName() string {
@@ -1502,7 +1600,7 @@ type ModelSpec struct {
 
 func (x *ModelSpec) Reset() {
 	*x = ModelSpec{}
-	mi := &file_confed_v1_confed_proto_msgTypes[18]
+	mi := &file_confed_v1_confed_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1612,7 @@ func (x *ModelSpec) String() string {
 func (*ModelSpec) ProtoMessage() {}
 
 func (x *ModelSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[18]
+	mi := &file_confed_v1_confed_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +1625,7 @@ func (x *ModelSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelSpec.ProtoReflect.Descriptor instead.
 func (*ModelSpec) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{18}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ModelSpec) GetKind() string {
@@ -1584,7 +1682,7 @@ type AggregationTask struct {
 
 func (x *AggregationTask) Reset() {
 	*x = AggregationTask{}
-	mi := &file_confed_v1_confed_proto_msgTypes[19]
+	mi := &file_confed_v1_confed_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1596,7 +1694,7 @@ func (x *AggregationTask) String() string {
 func (*AggregationTask) ProtoMessage() {}
 
 func (x *AggregationTask) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[19]
+	mi := &file_confed_v1_confed_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1609,7 +1707,7 @@ func (x *AggregationTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AggregationTask.ProtoReflect.Descriptor instead.
 func (*AggregationTask) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{19}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AggregationTask) GetKind() AggregationTaskKind {
@@ -1712,7 +1810,7 @@ type RoundReadyRequest struct {
 
 func (x *RoundReadyRequest) Reset() {
 	*x = RoundReadyRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[20]
+	mi := &file_confed_v1_confed_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1822,7 @@ func (x *RoundReadyRequest) String() string {
 func (*RoundReadyRequest) ProtoMessage() {}
 
 func (x *RoundReadyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[20]
+	mi := &file_confed_v1_confed_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1835,7 @@ func (x *RoundReadyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundReadyRequest.ProtoReflect.Descriptor instead.
 func (*RoundReadyRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{20}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RoundReadyRequest) GetRound() uint64 {
@@ -1755,7 +1853,7 @@ type RoundReadyResponse struct {
 
 func (x *RoundReadyResponse) Reset() {
 	*x = RoundReadyResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[21]
+	mi := &file_confed_v1_confed_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1865,7 @@ func (x *RoundReadyResponse) String() string {
 func (*RoundReadyResponse) ProtoMessage() {}
 
 func (x *RoundReadyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[21]
+	mi := &file_confed_v1_confed_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1878,7 @@ func (x *RoundReadyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundReadyResponse.ProtoReflect.Descriptor instead.
 func (*RoundReadyResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{21}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{22}
 }
 
 type AdmitRequest struct {
@@ -1794,7 +1892,7 @@ type AdmitRequest struct {
 
 func (x *AdmitRequest) Reset() {
 	*x = AdmitRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[22]
+	mi := &file_confed_v1_confed_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1904,7 @@ func (x *AdmitRequest) String() string {
 func (*AdmitRequest) ProtoMessage() {}
 
 func (x *AdmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[22]
+	mi := &file_confed_v1_confed_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1917,7 @@ func (x *AdmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmitRequest.ProtoReflect.Descriptor instead.
 func (*AdmitRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{22}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AdmitRequest) GetRound() uint64 {
@@ -1853,7 +1951,7 @@ type AdmitResponse struct {
 
 func (x *AdmitResponse) Reset() {
 	*x = AdmitResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[23]
+	mi := &file_confed_v1_confed_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +1963,7 @@ func (x *AdmitResponse) String() string {
 func (*AdmitResponse) ProtoMessage() {}
 
 func (x *AdmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[23]
+	mi := &file_confed_v1_confed_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +1976,7 @@ func (x *AdmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmitResponse.ProtoReflect.Descriptor instead.
 func (*AdmitResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{23}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AdmitResponse) GetAdmitted() bool {
@@ -1913,7 +2011,7 @@ type SubmissionResult struct {
 
 func (x *SubmissionResult) Reset() {
 	*x = SubmissionResult{}
-	mi := &file_confed_v1_confed_proto_msgTypes[24]
+	mi := &file_confed_v1_confed_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +2023,7 @@ func (x *SubmissionResult) String() string {
 func (*SubmissionResult) ProtoMessage() {}
 
 func (x *SubmissionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[24]
+	mi := &file_confed_v1_confed_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2036,7 @@ func (x *SubmissionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmissionResult.ProtoReflect.Descriptor instead.
 func (*SubmissionResult) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{24}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SubmissionResult) GetRound() uint64 {
@@ -2016,7 +2114,7 @@ type SubmissionAck struct {
 
 func (x *SubmissionAck) Reset() {
 	*x = SubmissionAck{}
-	mi := &file_confed_v1_confed_proto_msgTypes[25]
+	mi := &file_confed_v1_confed_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2126,7 @@ func (x *SubmissionAck) String() string {
 func (*SubmissionAck) ProtoMessage() {}
 
 func (x *SubmissionAck) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[25]
+	mi := &file_confed_v1_confed_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2139,7 @@ func (x *SubmissionAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmissionAck.ProtoReflect.Descriptor instead.
 func (*SubmissionAck) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{25}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SubmissionAck) GetInclude() bool {
@@ -2071,7 +2169,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[26]
+	mi := &file_confed_v1_confed_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +2181,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[26]
+	mi := &file_confed_v1_confed_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2096,7 +2194,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{26}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PublishRequest) GetMsg() isPublishRequest_Msg {
@@ -2150,7 +2248,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[27]
+	mi := &file_confed_v1_confed_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +2260,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[27]
+	mi := &file_confed_v1_confed_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,7 +2273,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{27}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PublishResponse) GetModelSha256() []byte {
@@ -2202,7 +2300,7 @@ type FailRoundRequest struct {
 
 func (x *FailRoundRequest) Reset() {
 	*x = FailRoundRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[28]
+	mi := &file_confed_v1_confed_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2214,7 +2312,7 @@ func (x *FailRoundRequest) String() string {
 func (*FailRoundRequest) ProtoMessage() {}
 
 func (x *FailRoundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[28]
+	mi := &file_confed_v1_confed_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2227,7 +2325,7 @@ func (x *FailRoundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailRoundRequest.ProtoReflect.Descriptor instead.
 func (*FailRoundRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{28}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *FailRoundRequest) GetRound() uint64 {
@@ -2252,7 +2350,7 @@ type FailRoundResponse struct {
 
 func (x *FailRoundResponse) Reset() {
 	*x = FailRoundResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[29]
+	mi := &file_confed_v1_confed_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2362,7 @@ func (x *FailRoundResponse) String() string {
 func (*FailRoundResponse) ProtoMessage() {}
 
 func (x *FailRoundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[29]
+	mi := &file_confed_v1_confed_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2375,7 @@ func (x *FailRoundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailRoundResponse.ProtoReflect.Descriptor instead.
 func (*FailRoundResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{29}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{30}
 }
 
 type UpdateHeader struct {
@@ -2303,7 +2401,7 @@ type UpdateHeader struct {
 
 func (x *UpdateHeader) Reset() {
 	*x = UpdateHeader{}
-	mi := &file_confed_v1_confed_proto_msgTypes[30]
+	mi := &file_confed_v1_confed_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2315,7 +2413,7 @@ func (x *UpdateHeader) String() string {
 func (*UpdateHeader) ProtoMessage() {}
 
 func (x *UpdateHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[30]
+	mi := &file_confed_v1_confed_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2328,7 +2426,7 @@ func (x *UpdateHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateHeader.ProtoReflect.Descriptor instead.
 func (*UpdateHeader) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{30}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateHeader) GetRound() uint64 {
@@ -2393,7 +2491,7 @@ type SealedChunk struct {
 
 func (x *SealedChunk) Reset() {
 	*x = SealedChunk{}
-	mi := &file_confed_v1_confed_proto_msgTypes[31]
+	mi := &file_confed_v1_confed_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2405,7 +2503,7 @@ func (x *SealedChunk) String() string {
 func (*SealedChunk) ProtoMessage() {}
 
 func (x *SealedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[31]
+	mi := &file_confed_v1_confed_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2418,7 +2516,7 @@ func (x *SealedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealedChunk.ProtoReflect.Descriptor instead.
 func (*SealedChunk) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{31}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SealedChunk) GetSeq() uint64 {
@@ -2456,7 +2554,7 @@ type SubmitUpdateRequest struct {
 
 func (x *SubmitUpdateRequest) Reset() {
 	*x = SubmitUpdateRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[32]
+	mi := &file_confed_v1_confed_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2468,7 +2566,7 @@ func (x *SubmitUpdateRequest) String() string {
 func (*SubmitUpdateRequest) ProtoMessage() {}
 
 func (x *SubmitUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[32]
+	mi := &file_confed_v1_confed_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2481,7 +2579,7 @@ func (x *SubmitUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitUpdateRequest.ProtoReflect.Descriptor instead.
 func (*SubmitUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{32}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SubmitUpdateRequest) GetMsg() isSubmitUpdateRequest_Msg {
@@ -2551,7 +2649,7 @@ type SubmitUpdateResponse struct {
 
 func (x *SubmitUpdateResponse) Reset() {
 	*x = SubmitUpdateResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[33]
+	mi := &file_confed_v1_confed_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +2661,7 @@ func (x *SubmitUpdateResponse) String() string {
 func (*SubmitUpdateResponse) ProtoMessage() {}
 
 func (x *SubmitUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[33]
+	mi := &file_confed_v1_confed_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +2674,7 @@ func (x *SubmitUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitUpdateResponse.ProtoReflect.Descriptor instead.
 func (*SubmitUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{33}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SubmitUpdateResponse) GetAccepted() bool {
@@ -2616,7 +2714,7 @@ type SubmissionStatus struct {
 
 func (x *SubmissionStatus) Reset() {
 	*x = SubmissionStatus{}
-	mi := &file_confed_v1_confed_proto_msgTypes[34]
+	mi := &file_confed_v1_confed_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2628,7 +2726,7 @@ func (x *SubmissionStatus) String() string {
 func (*SubmissionStatus) ProtoMessage() {}
 
 func (x *SubmissionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[34]
+	mi := &file_confed_v1_confed_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2641,7 +2739,7 @@ func (x *SubmissionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmissionStatus.ProtoReflect.Descriptor instead.
 func (*SubmissionStatus) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{34}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SubmissionStatus) GetParticipant() string {
@@ -2722,7 +2820,7 @@ type RoundStatus struct {
 
 func (x *RoundStatus) Reset() {
 	*x = RoundStatus{}
-	mi := &file_confed_v1_confed_proto_msgTypes[35]
+	mi := &file_confed_v1_confed_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2734,7 +2832,7 @@ func (x *RoundStatus) String() string {
 func (*RoundStatus) ProtoMessage() {}
 
 func (x *RoundStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[35]
+	mi := &file_confed_v1_confed_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2747,7 +2845,7 @@ func (x *RoundStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundStatus.ProtoReflect.Descriptor instead.
 func (*RoundStatus) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{35}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RoundStatus) GetRound() uint64 {
@@ -2853,7 +2951,7 @@ type RoundEvent struct {
 
 func (x *RoundEvent) Reset() {
 	*x = RoundEvent{}
-	mi := &file_confed_v1_confed_proto_msgTypes[36]
+	mi := &file_confed_v1_confed_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2865,7 +2963,7 @@ func (x *RoundEvent) String() string {
 func (*RoundEvent) ProtoMessage() {}
 
 func (x *RoundEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[36]
+	mi := &file_confed_v1_confed_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2878,7 +2976,7 @@ func (x *RoundEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundEvent.ProtoReflect.Descriptor instead.
 func (*RoundEvent) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{36}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RoundEvent) GetParticipant() string {
@@ -2917,7 +3015,7 @@ type ListRoundsRequest struct {
 
 func (x *ListRoundsRequest) Reset() {
 	*x = ListRoundsRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[37]
+	mi := &file_confed_v1_confed_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2929,7 +3027,7 @@ func (x *ListRoundsRequest) String() string {
 func (*ListRoundsRequest) ProtoMessage() {}
 
 func (x *ListRoundsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[37]
+	mi := &file_confed_v1_confed_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2942,7 +3040,7 @@ func (x *ListRoundsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoundsRequest.ProtoReflect.Descriptor instead.
 func (*ListRoundsRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{37}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{38}
 }
 
 type ListRoundsResponse struct {
@@ -2957,7 +3055,7 @@ type ListRoundsResponse struct {
 
 func (x *ListRoundsResponse) Reset() {
 	*x = ListRoundsResponse{}
-	mi := &file_confed_v1_confed_proto_msgTypes[38]
+	mi := &file_confed_v1_confed_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2969,7 +3067,7 @@ func (x *ListRoundsResponse) String() string {
 func (*ListRoundsResponse) ProtoMessage() {}
 
 func (x *ListRoundsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[38]
+	mi := &file_confed_v1_confed_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2982,7 +3080,7 @@ func (x *ListRoundsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoundsResponse.ProtoReflect.Descriptor instead.
 func (*ListRoundsResponse) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{38}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListRoundsResponse) GetRounds() []*RoundStatus {
@@ -3022,7 +3120,7 @@ type GetRoundRequest struct {
 
 func (x *GetRoundRequest) Reset() {
 	*x = GetRoundRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[39]
+	mi := &file_confed_v1_confed_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3034,7 +3132,7 @@ func (x *GetRoundRequest) String() string {
 func (*GetRoundRequest) ProtoMessage() {}
 
 func (x *GetRoundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[39]
+	mi := &file_confed_v1_confed_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3047,7 +3145,7 @@ func (x *GetRoundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoundRequest.ProtoReflect.Descriptor instead.
 func (*GetRoundRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{39}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetRoundRequest) GetRound() uint64 {
@@ -3065,7 +3163,7 @@ type LedgerRequest struct {
 
 func (x *LedgerRequest) Reset() {
 	*x = LedgerRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[40]
+	mi := &file_confed_v1_confed_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3077,7 +3175,7 @@ func (x *LedgerRequest) String() string {
 func (*LedgerRequest) ProtoMessage() {}
 
 func (x *LedgerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[40]
+	mi := &file_confed_v1_confed_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3090,7 +3188,7 @@ func (x *LedgerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerRequest.ProtoReflect.Descriptor instead.
 func (*LedgerRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{40}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{41}
 }
 
 // LedgerEntry is one ledger record: canonical JSON bytes and their hash.
@@ -3105,7 +3203,7 @@ type LedgerEntry struct {
 
 func (x *LedgerEntry) Reset() {
 	*x = LedgerEntry{}
-	mi := &file_confed_v1_confed_proto_msgTypes[41]
+	mi := &file_confed_v1_confed_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3117,7 +3215,7 @@ func (x *LedgerEntry) String() string {
 func (*LedgerEntry) ProtoMessage() {}
 
 func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[41]
+	mi := &file_confed_v1_confed_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3130,7 +3228,7 @@ func (x *LedgerEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerEntry.ProtoReflect.Descriptor instead.
 func (*LedgerEntry) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{41}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *LedgerEntry) GetIndex() uint64 {
@@ -3162,7 +3260,7 @@ type WatchStatusRequest struct {
 
 func (x *WatchStatusRequest) Reset() {
 	*x = WatchStatusRequest{}
-	mi := &file_confed_v1_confed_proto_msgTypes[42]
+	mi := &file_confed_v1_confed_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3174,7 +3272,7 @@ func (x *WatchStatusRequest) String() string {
 func (*WatchStatusRequest) ProtoMessage() {}
 
 func (x *WatchStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_confed_v1_confed_proto_msgTypes[42]
+	mi := &file_confed_v1_confed_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3187,7 +3285,7 @@ func (x *WatchStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchStatusRequest.ProtoReflect.Descriptor instead.
 func (*WatchStatusRequest) Descriptor() ([]byte, []int) {
-	return file_confed_v1_confed_proto_rawDescGZIP(), []int{42}
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{43}
 }
 
 var File_confed_v1_confed_proto protoreflect.FileDescriptor
@@ -3226,7 +3324,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\bmanifest\x18\x01 \x01(\fR\bmanifest\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature\x12*\n" +
 	"\x11signer_public_key\x18\x03 \x01(\fR\x0fsignerPublicKey\x12/\n" +
-	"\bevidence\x18\x04 \x01(\v2\x13.confed.v1.EvidenceR\bevidence\"\xbc\x01\n" +
+	"\bevidence\x18\x04 \x01(\v2\x13.confed.v1.EvidenceR\bevidence\"\xf4\x01\n" +
 	"\x0eTrainingParams\x12!\n" +
 	"\flocal_epochs\x18\x01 \x01(\rR\vlocalEpochs\x12#\n" +
 	"\rlearning_rate\x18\x02 \x01(\x01R\flearningRate\x12\x1d\n" +
@@ -3235,7 +3333,17 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\vproximal_mu\x18\x04 \x01(\x01R\n" +
 	"proximalMu\x12\x0e\n" +
 	"\x02l2\x18\x05 \x01(\x01R\x02l2\x12\x12\n" +
-	"\x04seed\x18\x06 \x01(\x04R\x04seed\"8\n" +
+	"\x04seed\x18\x06 \x01(\x04R\x04seed\x126\n" +
+	"\vfixed_point\x18\a \x01(\v2\x15.confed.v1.FixedPointR\n" +
+	"fixedPoint\"\x94\x01\n" +
+	"\n" +
+	"FixedPoint\x12\x12\n" +
+	"\x04bits\x18\x01 \x01(\rR\x04bits\x12\x12\n" +
+	"\x04clip\x18\x02 \x01(\x01R\x04clip\x12\x14\n" +
+	"\x05scale\x18\x03 \x01(\x01R\x05scale\x12\x1d\n" +
+	"\n" +
+	"max_weight\x18\x04 \x01(\x04R\tmaxWeight\x12)\n" +
+	"\x10max_participants\x18\x05 \x01(\rR\x0fmaxParticipants\"8\n" +
 	"\vJoinRequest\x12)\n" +
 	"\x10software_version\x18\x01 \x01(\tR\x0fsoftwareVersion\"\x8d\x01\n" +
 	"\fJoinResponse\x12\x1e\n" +
@@ -3281,7 +3389,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x12WatchRoundsRequest\x12*\n" +
 	"\x11signer_public_key\x18\x01 \x01(\fR\x0fsignerPublicKey\x12/\n" +
 	"\bevidence\x18\x02 \x01(\v2\x13.confed.v1.EvidenceR\bevidence\x12)\n" +
-	"\x10software_version\x18\x03 \x01(\tR\x0fsoftwareVersion\"\xc9\x02\n" +
+	"\x10software_version\x18\x03 \x01(\tR\x0fsoftwareVersion\"\x81\x03\n" +
 	"\x11AggregationParams\x12\x1a\n" +
 	"\bstrategy\x18\x01 \x01(\tR\bstrategy\x12&\n" +
 	"\x0fmax_update_norm\x18\x02 \x01(\x01R\rmaxUpdateNorm\x12(\n" +
@@ -3291,7 +3399,9 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\vmultikrum_m\x18\x06 \x01(\rR\n" +
 	"multikrumM\x12\x1b\n" +
 	"\tclip_norm\x18\a \x01(\x01R\bclipNorm\x12E\n" +
-	"\x10server_optimizer\x18\b \x01(\v2\x1a.confed.v1.ServerOptimizerR\x0fserverOptimizer\"\xd2\x01\n" +
+	"\x10server_optimizer\x18\b \x01(\v2\x1a.confed.v1.ServerOptimizerR\x0fserverOptimizer\x126\n" +
+	"\vfixed_point\x18\t \x01(\v2\x15.confed.v1.FixedPointR\n" +
+	"fixedPoint\"\xd2\x01\n" +
 	"\x0fServerOptimizer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tserver_lr\x18\x02 \x01(\x01R\bserverLr\x12'\n" +
@@ -3493,7 +3603,7 @@ func file_confed_v1_confed_proto_rawDescGZIP() []byte {
 }
 
 var file_confed_v1_confed_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_confed_v1_confed_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_confed_v1_confed_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_confed_v1_confed_proto_goTypes = []any{
 	(TaskKind)(0),                 // 0: confed.v1.TaskKind
 	(AggregationTaskKind)(0),      // 1: confed.v1.AggregationTaskKind
@@ -3504,118 +3614,121 @@ var file_confed_v1_confed_proto_goTypes = []any{
 	(*ModelManifest)(nil),         // 6: confed.v1.ModelManifest
 	(*SignedManifest)(nil),        // 7: confed.v1.SignedManifest
 	(*TrainingParams)(nil),        // 8: confed.v1.TrainingParams
-	(*JoinRequest)(nil),           // 9: confed.v1.JoinRequest
-	(*JoinResponse)(nil),          // 10: confed.v1.JoinResponse
-	(*WatchTasksRequest)(nil),     // 11: confed.v1.WatchTasksRequest
-	(*Task)(nil),                  // 12: confed.v1.Task
-	(*DownloadModelRequest)(nil),  // 13: confed.v1.DownloadModelRequest
-	(*ModelHeader)(nil),           // 14: confed.v1.ModelHeader
-	(*ModelChunk)(nil),            // 15: confed.v1.ModelChunk
-	(*ProblemReport)(nil),         // 16: confed.v1.ProblemReport
-	(*ProblemReportResponse)(nil), // 17: confed.v1.ProblemReportResponse
-	(*WatchRoundsRequest)(nil),    // 18: confed.v1.WatchRoundsRequest
-	(*AggregationParams)(nil),     // 19: confed.v1.AggregationParams
-	(*ServerOptimizer)(nil),       // 20: confed.v1.ServerOptimizer
-	(*ModelSpec)(nil),             // 21: confed.v1.ModelSpec
-	(*AggregationTask)(nil),       // 22: confed.v1.AggregationTask
-	(*RoundReadyRequest)(nil),     // 23: confed.v1.RoundReadyRequest
-	(*RoundReadyResponse)(nil),    // 24: confed.v1.RoundReadyResponse
-	(*AdmitRequest)(nil),          // 25: confed.v1.AdmitRequest
-	(*AdmitResponse)(nil),         // 26: confed.v1.AdmitResponse
-	(*SubmissionResult)(nil),      // 27: confed.v1.SubmissionResult
-	(*SubmissionAck)(nil),         // 28: confed.v1.SubmissionAck
-	(*PublishRequest)(nil),        // 29: confed.v1.PublishRequest
-	(*PublishResponse)(nil),       // 30: confed.v1.PublishResponse
-	(*FailRoundRequest)(nil),      // 31: confed.v1.FailRoundRequest
-	(*FailRoundResponse)(nil),     // 32: confed.v1.FailRoundResponse
-	(*UpdateHeader)(nil),          // 33: confed.v1.UpdateHeader
-	(*SealedChunk)(nil),           // 34: confed.v1.SealedChunk
-	(*SubmitUpdateRequest)(nil),   // 35: confed.v1.SubmitUpdateRequest
-	(*SubmitUpdateResponse)(nil),  // 36: confed.v1.SubmitUpdateResponse
-	(*SubmissionStatus)(nil),      // 37: confed.v1.SubmissionStatus
-	(*RoundStatus)(nil),           // 38: confed.v1.RoundStatus
-	(*RoundEvent)(nil),            // 39: confed.v1.RoundEvent
-	(*ListRoundsRequest)(nil),     // 40: confed.v1.ListRoundsRequest
-	(*ListRoundsResponse)(nil),    // 41: confed.v1.ListRoundsResponse
-	(*GetRoundRequest)(nil),       // 42: confed.v1.GetRoundRequest
-	(*LedgerRequest)(nil),         // 43: confed.v1.LedgerRequest
-	(*LedgerEntry)(nil),           // 44: confed.v1.LedgerEntry
-	(*WatchStatusRequest)(nil),    // 45: confed.v1.WatchStatusRequest
-	nil,                           // 46: confed.v1.SubmissionResult.MetricsEntry
-	nil,                           // 47: confed.v1.UpdateHeader.MetricsEntry
-	nil,                           // 48: confed.v1.SubmissionStatus.MetricsEntry
-	(*timestamppb.Timestamp)(nil), // 49: google.protobuf.Timestamp
+	(*FixedPoint)(nil),            // 9: confed.v1.FixedPoint
+	(*JoinRequest)(nil),           // 10: confed.v1.JoinRequest
+	(*JoinResponse)(nil),          // 11: confed.v1.JoinResponse
+	(*WatchTasksRequest)(nil),     // 12: confed.v1.WatchTasksRequest
+	(*Task)(nil),                  // 13: confed.v1.Task
+	(*DownloadModelRequest)(nil),  // 14: confed.v1.DownloadModelRequest
+	(*ModelHeader)(nil),           // 15: confed.v1.ModelHeader
+	(*ModelChunk)(nil),            // 16: confed.v1.ModelChunk
+	(*ProblemReport)(nil),         // 17: confed.v1.ProblemReport
+	(*ProblemReportResponse)(nil), // 18: confed.v1.ProblemReportResponse
+	(*WatchRoundsRequest)(nil),    // 19: confed.v1.WatchRoundsRequest
+	(*AggregationParams)(nil),     // 20: confed.v1.AggregationParams
+	(*ServerOptimizer)(nil),       // 21: confed.v1.ServerOptimizer
+	(*ModelSpec)(nil),             // 22: confed.v1.ModelSpec
+	(*AggregationTask)(nil),       // 23: confed.v1.AggregationTask
+	(*RoundReadyRequest)(nil),     // 24: confed.v1.RoundReadyRequest
+	(*RoundReadyResponse)(nil),    // 25: confed.v1.RoundReadyResponse
+	(*AdmitRequest)(nil),          // 26: confed.v1.AdmitRequest
+	(*AdmitResponse)(nil),         // 27: confed.v1.AdmitResponse
+	(*SubmissionResult)(nil),      // 28: confed.v1.SubmissionResult
+	(*SubmissionAck)(nil),         // 29: confed.v1.SubmissionAck
+	(*PublishRequest)(nil),        // 30: confed.v1.PublishRequest
+	(*PublishResponse)(nil),       // 31: confed.v1.PublishResponse
+	(*FailRoundRequest)(nil),      // 32: confed.v1.FailRoundRequest
+	(*FailRoundResponse)(nil),     // 33: confed.v1.FailRoundResponse
+	(*UpdateHeader)(nil),          // 34: confed.v1.UpdateHeader
+	(*SealedChunk)(nil),           // 35: confed.v1.SealedChunk
+	(*SubmitUpdateRequest)(nil),   // 36: confed.v1.SubmitUpdateRequest
+	(*SubmitUpdateResponse)(nil),  // 37: confed.v1.SubmitUpdateResponse
+	(*SubmissionStatus)(nil),      // 38: confed.v1.SubmissionStatus
+	(*RoundStatus)(nil),           // 39: confed.v1.RoundStatus
+	(*RoundEvent)(nil),            // 40: confed.v1.RoundEvent
+	(*ListRoundsRequest)(nil),     // 41: confed.v1.ListRoundsRequest
+	(*ListRoundsResponse)(nil),    // 42: confed.v1.ListRoundsResponse
+	(*GetRoundRequest)(nil),       // 43: confed.v1.GetRoundRequest
+	(*LedgerRequest)(nil),         // 44: confed.v1.LedgerRequest
+	(*LedgerEntry)(nil),           // 45: confed.v1.LedgerEntry
+	(*WatchStatusRequest)(nil),    // 46: confed.v1.WatchStatusRequest
+	nil,                           // 47: confed.v1.SubmissionResult.MetricsEntry
+	nil,                           // 48: confed.v1.UpdateHeader.MetricsEntry
+	nil,                           // 49: confed.v1.SubmissionStatus.MetricsEntry
+	(*timestamppb.Timestamp)(nil), // 50: google.protobuf.Timestamp
 }
 var file_confed_v1_confed_proto_depIdxs = []int32{
 	5,  // 0: confed.v1.ModelManifest.contributions:type_name -> confed.v1.Contribution
-	49, // 1: confed.v1.ModelManifest.created_at:type_name -> google.protobuf.Timestamp
+	50, // 1: confed.v1.ModelManifest.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 2: confed.v1.SignedManifest.evidence:type_name -> confed.v1.Evidence
-	0,  // 3: confed.v1.Task.kind:type_name -> confed.v1.TaskKind
-	8,  // 4: confed.v1.Task.params:type_name -> confed.v1.TrainingParams
-	49, // 5: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
-	7,  // 6: confed.v1.ModelHeader.signed:type_name -> confed.v1.SignedManifest
-	14, // 7: confed.v1.ModelChunk.header:type_name -> confed.v1.ModelHeader
-	4,  // 8: confed.v1.ModelChunk.chunk:type_name -> confed.v1.Chunk
-	3,  // 9: confed.v1.WatchRoundsRequest.evidence:type_name -> confed.v1.Evidence
-	20, // 10: confed.v1.AggregationParams.server_optimizer:type_name -> confed.v1.ServerOptimizer
-	1,  // 11: confed.v1.AggregationTask.kind:type_name -> confed.v1.AggregationTaskKind
-	19, // 12: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
-	49, // 13: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
-	21, // 14: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
-	46, // 15: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
-	14, // 16: confed.v1.PublishRequest.header:type_name -> confed.v1.ModelHeader
-	4,  // 17: confed.v1.PublishRequest.chunk:type_name -> confed.v1.Chunk
-	47, // 18: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
-	33, // 19: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
-	4,  // 20: confed.v1.SubmitUpdateRequest.chunk:type_name -> confed.v1.Chunk
-	34, // 21: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
-	48, // 22: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
-	49, // 23: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
-	2,  // 24: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
-	49, // 25: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
-	49, // 26: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
-	49, // 27: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
-	37, // 28: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
-	39, // 29: confed.v1.RoundStatus.events:type_name -> confed.v1.RoundEvent
-	49, // 30: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
-	38, // 31: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
-	9,  // 32: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
-	11, // 33: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
-	13, // 34: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	16, // 35: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
-	18, // 36: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
-	23, // 37: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
-	25, // 38: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
-	27, // 39: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
-	29, // 40: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
-	31, // 41: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
-	35, // 42: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
-	40, // 43: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
-	42, // 44: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
-	43, // 45: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
-	45, // 46: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
-	13, // 47: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	10, // 48: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
-	12, // 49: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
-	15, // 50: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
-	17, // 51: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
-	22, // 52: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
-	24, // 53: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
-	26, // 54: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
-	28, // 55: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
-	30, // 56: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
-	32, // 57: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
-	36, // 58: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
-	41, // 59: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
-	38, // 60: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
-	44, // 61: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
-	41, // 62: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
-	15, // 63: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
-	48, // [48:64] is the sub-list for method output_type
-	32, // [32:48] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	9,  // 3: confed.v1.TrainingParams.fixed_point:type_name -> confed.v1.FixedPoint
+	0,  // 4: confed.v1.Task.kind:type_name -> confed.v1.TaskKind
+	8,  // 5: confed.v1.Task.params:type_name -> confed.v1.TrainingParams
+	50, // 6: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
+	7,  // 7: confed.v1.ModelHeader.signed:type_name -> confed.v1.SignedManifest
+	15, // 8: confed.v1.ModelChunk.header:type_name -> confed.v1.ModelHeader
+	4,  // 9: confed.v1.ModelChunk.chunk:type_name -> confed.v1.Chunk
+	3,  // 10: confed.v1.WatchRoundsRequest.evidence:type_name -> confed.v1.Evidence
+	21, // 11: confed.v1.AggregationParams.server_optimizer:type_name -> confed.v1.ServerOptimizer
+	9,  // 12: confed.v1.AggregationParams.fixed_point:type_name -> confed.v1.FixedPoint
+	1,  // 13: confed.v1.AggregationTask.kind:type_name -> confed.v1.AggregationTaskKind
+	20, // 14: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
+	50, // 15: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
+	22, // 16: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
+	47, // 17: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
+	15, // 18: confed.v1.PublishRequest.header:type_name -> confed.v1.ModelHeader
+	4,  // 19: confed.v1.PublishRequest.chunk:type_name -> confed.v1.Chunk
+	48, // 20: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
+	34, // 21: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
+	4,  // 22: confed.v1.SubmitUpdateRequest.chunk:type_name -> confed.v1.Chunk
+	35, // 23: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
+	49, // 24: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
+	50, // 25: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
+	2,  // 26: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
+	50, // 27: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
+	50, // 28: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
+	50, // 29: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
+	38, // 30: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
+	40, // 31: confed.v1.RoundStatus.events:type_name -> confed.v1.RoundEvent
+	50, // 32: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
+	39, // 33: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
+	10, // 34: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
+	12, // 35: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
+	14, // 36: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	17, // 37: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
+	19, // 38: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
+	24, // 39: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
+	26, // 40: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
+	28, // 41: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
+	30, // 42: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
+	32, // 43: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
+	36, // 44: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
+	41, // 45: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
+	43, // 46: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
+	44, // 47: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
+	46, // 48: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
+	14, // 49: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	11, // 50: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
+	13, // 51: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
+	16, // 52: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
+	18, // 53: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
+	23, // 54: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
+	25, // 55: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
+	27, // 56: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
+	29, // 57: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
+	31, // 58: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
+	33, // 59: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
+	37, // 60: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
+	42, // 61: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
+	39, // 62: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
+	45, // 63: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
+	42, // 64: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
+	16, // 65: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
+	50, // [50:66] is the sub-list for method output_type
+	34, // [34:50] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_confed_v1_confed_proto_init() }
@@ -3623,16 +3736,16 @@ func file_confed_v1_confed_proto_init() {
 	if File_confed_v1_confed_proto != nil {
 		return
 	}
-	file_confed_v1_confed_proto_msgTypes[10].OneofWrappers = []any{}
-	file_confed_v1_confed_proto_msgTypes[12].OneofWrappers = []any{
+	file_confed_v1_confed_proto_msgTypes[11].OneofWrappers = []any{}
+	file_confed_v1_confed_proto_msgTypes[13].OneofWrappers = []any{
 		(*ModelChunk_Header)(nil),
 		(*ModelChunk_Chunk)(nil),
 	}
-	file_confed_v1_confed_proto_msgTypes[26].OneofWrappers = []any{
+	file_confed_v1_confed_proto_msgTypes[27].OneofWrappers = []any{
 		(*PublishRequest_Header)(nil),
 		(*PublishRequest_Chunk)(nil),
 	}
-	file_confed_v1_confed_proto_msgTypes[32].OneofWrappers = []any{
+	file_confed_v1_confed_proto_msgTypes[33].OneofWrappers = []any{
 		(*SubmitUpdateRequest_Header)(nil),
 		(*SubmitUpdateRequest_Chunk)(nil),
 		(*SubmitUpdateRequest_SealedChunk)(nil),
@@ -3643,7 +3756,7 @@ func file_confed_v1_confed_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_confed_v1_confed_proto_rawDesc), len(file_confed_v1_confed_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   46,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

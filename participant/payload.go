@@ -1,0 +1,65 @@
+package participant
+
+import (
+	crand "crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"math/rand/v2"
+
+	"github.com/confed/confed/internal/fixedpoint"
+	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/modelio"
+	confedv1 "github.com/confed/confed/proto/confed/v1"
+)
+
+// payload is an update ready to stream: its encoded size and hash (sent in
+// the header, before the bytes) and a function that writes the bytes.
+type payload struct {
+	size  int64
+	sha   [32]byte
+	write func(io.Writer) error
+}
+
+// modelPayload streams a float32 update without holding its encoding.
+func modelPayload(m *model.Model) (payload, error) {
+	size, sum, err := modelio.Digest(m)
+	if err != nil {
+		return payload{}, err
+	}
+	return payload{size: size, sha: sum, write: func(w io.Writer) error {
+		_, err := model.WriteSafetensors(w, m)
+		return err
+	}}, nil
+}
+
+// ringPayload quantises the update for fixed-point aggregation: each
+// coordinate clipped, multiplied by the example count and the scale, and
+// rounded stochastically (with fresh randomness) into Z_{2^32}.
+func ringPayload(upd *model.Model, weight uint64, fp *confedv1.FixedPoint) (payload, error) {
+	p := fixedpoint.FromWire(fp.GetBits(), fp.GetClip(), fp.GetScale(), fp.GetMaxWeight(), fp.GetMaxParticipants())
+	if weight > p.MaxWeight {
+		return payload{}, fmt.Errorf("%d training examples exceed the federation's fixed_point.max_weight (%d)", weight, p.MaxWeight)
+	}
+	var seed [32]byte
+	if _, err := crand.Read(seed[:]); err != nil {
+		return payload{}, err
+	}
+	flat := upd.Flat()
+	q := make([]uint32, len(flat))
+	if err := fixedpoint.Quantise32(q, flat, weight, p, rand.NewChaCha8(seed)); err != nil {
+		return payload{}, fmt.Errorf("quantising the update: %w", err)
+	}
+	data := fixedpoint.Encode32(q)
+	spec := upd.Spec()
+	h := sha256.New()
+	if _, err := model.WriteRawSafetensors(h, spec, model.U32, data); err != nil {
+		return payload{}, err
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return payload{size: model.SafetensorsSizeOf(spec, model.U32), sha: sum, write: func(w io.Writer) error {
+		_, err := model.WriteRawSafetensors(w, spec, model.U32, data)
+		return err
+	}}, nil
+}
