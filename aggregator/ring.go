@@ -8,6 +8,7 @@ import (
 	"hash"
 
 	"github.com/confed/confed/aggregator/fedavg"
+	"github.com/confed/confed/aggregator/kernels"
 	"github.com/confed/confed/internal/fixedpoint"
 	"github.com/confed/confed/internal/model"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
@@ -117,3 +118,14 @@ func (s *Server) receiveRing(ctx context.Context, rs *roundState, name string, h
 	return s.report(rs, name, h, &outcome{sha: sum, bytes: in.received,
 		fold: func(c *confedv1.Contribution) error { return rs.foldRing(c, buf) }}, nil)
 }
+
+// simd32 is the ring kernel with the vectorised add (aggregator/kernels);
+// the range check stays generic.
+type simd32 struct {
+	fixedpoint.GenericKernel[uint32]
+}
+
+// Add implements fixedpoint.Kernel.
+func (simd32) Add(dst, src []uint32) { kernels.AddU32(dst, src) }
+
+func init() { fixedpoint.DefaultKernel32 = simd32{} }
