@@ -94,18 +94,7 @@ func (c Config) Validate() error {
 		yamlcfg.InRange(l, "max_concurrent_updates", c.MaxConcurrentUpdates, 1, concurrentUpdatesLimit),
 		yamlcfg.InRange(l, "chunk_size", c.ChunkSize, chunkSizeMin, chunkSizeMax),
 		yamlcfg.InRange(l, "min_updates", c.MinUpdates, 1, 1000000),
-		checkPolicy(l, "attestation", c.Attestation),
+		provider.CheckPolicy(l, "attestation", c.Attestation),
 		c.Log.Validate(l, "log"),
 	)
-}
-
-// checkPolicy validates an attestation policy, naming its key.
-func checkPolicy(l *yamlcfg.Locator, key string, p provider.Policy) error {
-	if p.TEE == "" {
-		return l.Errorf(key+".tee", "want sev-snp, tdx, sgx or simulated (INSECURE)")
-	}
-	if err := p.Validate(); err != nil {
-		return l.Errorf(key, "%v", err)
-	}
-	return nil
 }

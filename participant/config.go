@@ -133,7 +133,7 @@ func (c Config) Validate() error {
 		c.Data.validate(l),
 		l.OneOf("trainer.kind", c.Trainer.Kind, trainerBuiltinLogReg),
 		c.Reconnect.validate(l),
-		checkPolicy(l, "aggregator_attestation", c.AggregatorAttestation),
+		provider.CheckPolicy(l, "aggregator_attestation", c.AggregatorAttestation),
 		l.OneOf("attest_as", c.AttestAs, "none", "simulated", "sev-snp", "tdx", "sgx"),
 		stateDir,
 		c.Log.Validate(l, "log"),
@@ -168,15 +168,4 @@ func (r ReconnectConfig) validate(l *yamlcfg.Locator) error {
 		}
 	}
 	return yamlcfg.Join(errs...)
-}
-
-// checkPolicy validates an attestation policy, naming its key.
-func checkPolicy(l *yamlcfg.Locator, key string, p provider.Policy) error {
-	if p.TEE == "" {
-		return l.Errorf(key+".tee", "want sev-snp, tdx, sgx or simulated (INSECURE)")
-	}
-	if err := p.Validate(); err != nil {
-		return l.Errorf(key, "%v", err)
-	}
-	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/confed/confed/internal/tee/simulated"
 	"github.com/confed/confed/internal/tee/snp"
 	"github.com/confed/confed/internal/tee/tdx"
+	"github.com/confed/confed/internal/yamlcfg"
 )
 
 // Policy is an attestation policy as it appears in configuration files:
@@ -162,4 +163,16 @@ func unhex(c byte) int {
 		return int(c-'A') + 10
 	}
 	return -1
+}
+
+// CheckPolicy validates a policy read from a configuration file, naming its
+// key (and the key's line, through l).
+func CheckPolicy(l *yamlcfg.Locator, key string, p Policy) error {
+	if p.TEE == "" {
+		return l.Errorf(key+".tee", "want sev-snp, tdx, sgx or simulated (INSECURE)")
+	}
+	if err := p.Validate(); err != nil {
+		return l.Errorf(key, "%v", err)
+	}
+	return nil
 }
