@@ -20,4 +20,13 @@
 // through Fatal so that Run can show them), then add a Case to Suite naming
 // its baseline. The _test.go benchmarks and the runner pick it up from Suite.
 // docs/performance.md explains each row.
+//
+// The Flower, Peak and Stream rows (scale.go; BenchmarkFlower, BenchmarkPeak,
+// BenchmarkStream) compare confed with things outside one function: Flower's
+// numpy aggregation run by python3 (skipped, with the reason, when no
+// python3 imports numpy: see Skip and ErrSkipped), the peak memory of a
+// child process (the binary re-executed with ChildEnv set: every binary
+// that runs the suite calls MaybeRunChild first), and a coordinator and an
+// aggregator started in-process. They report peak RSS (PeakRSSMetric) where
+// they measure memory, and the heavy ones are marked Once.
 package bench

@@ -18,6 +18,20 @@ type Sizes struct {
 	Params []int `json:"params"`
 	// Codec is the parameter count of the Safetensors rows.
 	Codec int `json:"codec"`
+
+	// FlowerN and FlowerD are the sizes of the Flower rows (flower.go): for
+	// each d in FlowerD and each n in FlowerN, n updates of d parameters
+	// aggregated by Flower's numpy FedAvg and by confed.
+	FlowerN []int `json:"flower_n,omitempty"`
+	FlowerD []int `json:"flower_d,omitempty"`
+	// PeakN are the update counts of the Peak rows (peak.go), of PeakD
+	// parameters each.
+	PeakN []int `json:"peak_n,omitempty"`
+	PeakD int   `json:"peak_d,omitempty"`
+	// StreamFeatures are the feature counts F of the Stream rows
+	// (stream.go): a logistic-regression model of F features, whose updates
+	// have 3F+1 parameters.
+	StreamFeatures []int `json:"stream_features,omitempty"`
 }
 
 // Problem sizes.
@@ -25,12 +39,21 @@ var (
 	// FullSizes is what make bench and go test -bench measure: 64 MiB
 	// vectors (16Mi float32, larger than this machine class's 32 MiB L3),
 	// updates of 1M and 10M parameters, a 10M-parameter codec model.
-	FullSizes = Sizes{Floats: 16 << 20, Params: []int{1_000_000, 10_000_000}, Codec: 10_000_000}
+	FullSizes = Sizes{Floats: 16 << 20, Params: []int{1_000_000, 10_000_000}, Codec: 10_000_000,
+		FlowerN: []int{10, 50}, FlowerD: []int{1_000_000, 10_000_000},
+		PeakN: []int{10, 50, 100}, PeakD: 25_000_000,
+		StreamFeatures: []int{1_000_000}}
 	// ShortSizes is for a quick check (--short, go test -short -bench):
 	// 4 MiB vectors, which fit in cache, so ratios to bandwidth differ.
-	ShortSizes = Sizes{Floats: 1 << 20, Params: []int{100_000, 1_000_000}, Codec: 1_000_000}
+	ShortSizes = Sizes{Floats: 1 << 20, Params: []int{100_000, 1_000_000}, Codec: 1_000_000,
+		FlowerN: []int{10}, FlowerD: []int{1_000_000},
+		PeakN: []int{10, 50}, PeakD: 1_000_000,
+		StreamFeatures: []int{100_000}}
 	// TinySizes only checks that every body runs (TestSuiteTiny).
-	TinySizes = Sizes{Floats: 4 << 10, Params: []int{2_000}, Codec: 2_000}
+	TinySizes = Sizes{Floats: 4 << 10, Params: []int{2_000}, Codec: 2_000,
+		FlowerN: []int{2}, FlowerD: []int{2_000},
+		PeakN: []int{2, 3}, PeakD: 2_000,
+		StreamFeatures: []int{1_000}}
 )
 
 // Case is one row of the suite.
@@ -45,6 +68,11 @@ type Case struct {
 	Baseline string
 	// Bench is the benchmark body, bound to its size.
 	Bench func(b *testing.B)
+	// Once marks a heavy row (one operation takes seconds, or it starts
+	// processes): benchtable runs it in the first round only, so its
+	// figures are one run, whatever --count says. Its baseline must be
+	// Once too.
+	Once bool
 }
 
 // Group returns the part of the name before the first '/'.
@@ -85,13 +113,14 @@ func Suite(s Sizes) []Case {
 		Case{Name: "Safetensors/encode/d=" + Label(d), Baseline: cp, Bench: func(b *testing.B) { SafetensorsEncode(b, d) }},
 		Case{Name: "Safetensors/decode/d=" + Label(d), Baseline: cp, Bench: func(b *testing.B) { SafetensorsDecode(b, d) }},
 	)
-	return append(cases, KernelCases(s)...)
+	cases = append(cases, KernelCases(s)...)
+	return append(cases, scaleCases(s)...)
 }
 
 // Check reports whether cases are well formed: names unique and of the form
 // "Group/variant/size", every baseline naming an earlier case.
 func Check(cases []Case) error {
-	seen := map[string]bool{}
+	seen, once := map[string]bool{}, map[string]bool{}
 	var errs []error
 	for _, c := range cases {
 		if strings.Count(c.Name, "/") < 1 || slices.Contains(strings.Split(c.Name, "/"), "") {
@@ -103,6 +132,10 @@ func Check(cases []Case) error {
 		if c.Baseline != "" && !seen[c.Baseline] {
 			errs = append(errs, fmt.Errorf("case %q: baseline %q is not an earlier case", c.Name, c.Baseline))
 		}
+		if c.Baseline != "" && c.Once && !once[c.Baseline] {
+			errs = append(errs, fmt.Errorf("case %q runs once but its baseline %q does not", c.Name, c.Baseline))
+		}
+		once[c.Name] = c.Once
 		if c.Bench == nil {
 			errs = append(errs, fmt.Errorf("case %q: no body", c.Name))
 		}
@@ -127,11 +160,31 @@ func Label(n int) string {
 }
 
 // testing.Benchmark discards a failing benchmark's output, so bodies report
-// failures through Fatal, which also records the message for Run.
+// failures through Fatal (and skips through Skip), which also record the
+// message for Run.
 var (
 	failMu  sync.Mutex
 	failMsg string
+	skipMsg string
 )
+
+// ErrSkipped is wrapped by Run's error for a body that called Skip: the row
+// could not run here (a missing tool), which is not a failure.
+var ErrSkipped = errors.New("skipped")
+
+// Skip skips the benchmark with the formatted reason, which Run returns
+// wrapped in ErrSkipped. Use it only for what the machine lacks (python3
+// with numpy), never to hide a failure.
+func Skip(b *testing.B, format string, args ...any) {
+	b.Helper()
+	msg := fmt.Sprintf(format, args...)
+	failMu.Lock()
+	if skipMsg == "" {
+		skipMsg = msg
+	}
+	failMu.Unlock()
+	b.Skip(msg)
+}
 
 // Fatal fails the benchmark with the formatted message, which Run returns.
 func Fatal(b *testing.B, format string, args ...any) {
@@ -147,18 +200,22 @@ func Fatal(b *testing.B, format string, args ...any) {
 
 // Run runs f with testing.Benchmark (for the time or count set by the
 // test.benchtime flag, default 1s) and returns its result, or an error with
-// the body's Fatal message if it failed. Runs must not overlap.
+// the body's Fatal message if it failed (wrapping ErrSkipped, with the
+// reason, if it called Skip). Runs must not overlap.
 func Run(f func(b *testing.B)) (testing.BenchmarkResult, error) {
 	failMu.Lock()
-	failMsg = ""
+	failMsg, skipMsg = "", ""
 	failMu.Unlock()
 	r := testing.Benchmark(f)
 	if r.N > 0 {
 		return r, nil
 	}
 	failMu.Lock()
-	msg := failMsg
+	msg, skip := failMsg, skipMsg
 	failMu.Unlock()
+	if msg == "" && skip != "" {
+		return r, fmt.Errorf("%w: %s", ErrSkipped, skip)
+	}
 	if msg == "" {
 		msg = "no iterations and no message (b.Fatal, b.Skip or b.FailNow outside bench.Fatal?)"
 	}

@@ -1,6 +1,7 @@
 package bench_test
 
 import (
+	"errors"
 	"flag"
 	"math"
 	"slices"
@@ -22,6 +23,9 @@ func TestSuiteTiny(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			r, err := bench.Run(c.Bench)
+			if errors.Is(err, bench.ErrSkipped) {
+				t.Skip(err) // e.g. no python3 with numpy for Flower/numpy
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -40,6 +44,7 @@ func TestSuiteTiny(t *testing.T) {
 // benchmarks.
 func TestSuiteShapes(t *testing.T) {
 	groups := []string{"Mem", "Accumulate", "Update", "Safetensors", "Kernel"} // bench_test.go
+	groups = append(groups, scaleGroups...)
 	for _, s := range []bench.Sizes{bench.FullSizes, bench.ShortSizes, bench.TinySizes, {Floats: 100, Params: []int{3000}, Codec: 5000}} {
 		cases := bench.Suite(s)
 		if err := bench.Check(cases); err != nil {
@@ -50,6 +55,18 @@ func TestSuiteShapes(t *testing.T) {
 				t.Errorf("case %q: group %q has no Benchmark function", c.Name, c.Group())
 			}
 		}
+	}
+}
+
+func TestRunReportsSkip(t *testing.T) {
+	setBenchtime(t, "1x")
+	_, err := bench.Run(func(b *testing.B) {
+		bench.Skip(b, "no tool here")
+		for b.Loop() {
+		}
+	})
+	if !errors.Is(err, bench.ErrSkipped) || !strings.Contains(err.Error(), "no tool here") {
+		t.Fatalf("Run(skipping body) = %v, want ErrSkipped with the reason", err)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,6 +55,9 @@ type Report struct {
 	// ratios between rows.
 	OtherCPU float64 `json:"other_cpu_share"`
 	Rows     []Row   `json:"rows"`
+	// Notes are facts the rows recorded about their environment (for
+	// example which numpy and BLAS the Flower baseline ran), by topic.
+	Notes map[string]string `json:"notes,omitempty"`
 }
 
 // Row is one benchmark's figures (the median run when --count > 1).
@@ -77,9 +81,27 @@ type Row struct {
 	MemGBps      float64   `json:"mem_gb_per_s,omitempty"` // memory traffic, memory-bound rows only
 	AllocsOp     int64     `json:"allocs_per_op"`
 	AllocBytesOp int64     `json:"alloc_bytes_per_op"`
+	// Once is set for a heavy row run in the first round only.
+	Once bool `json:"once,omitempty"`
+	// Skipped is why the row did not run (the machine lacks a tool); its
+	// figures are then zero.
+	Skipped string `json:"skipped,omitempty"`
+	// PeakRSS is the peak resident set size of the process that
+	// aggregated, for the rows that measure it, and ModelBytes the size of
+	// one model it is read against.
+	PeakRSS    int64 `json:"peak_rss_bytes,omitempty"`
+	ModelBytes int64 `json:"model_bytes,omitempty"`
+	// PeakRatio is PeakRSS over the baseline's PeakRSS (below 1: less
+	// memory than the baseline), the median over rounds like Ratio.
+	PeakRatio     float64   `json:"peak_ratio,omitempty"`
+	RunsPeakRatio []float64 `json:"runs_peak_ratio,omitempty"`
+	// Metrics are the row's other reported metrics (median run).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 func main() {
+	// The Peak rows re-execute this binary as their child process.
+	bench.MaybeRunChild()
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
@@ -146,21 +168,38 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Sizes: sizes, Short: *short, Filter: *filter, Benchtime: *benchtime, Count: *count,
 	}
 	startCPU := sampleCPU()
-	results := make([][]testing.BenchmarkResult, len(cases))
+	// results[i][round] is nil for a row that did not run in that round
+	// (skipped, or a Once row after the first round).
+	results := make([][]*testing.BenchmarkResult, len(cases))
+	skipped := make([]string, len(cases))
+	for i := range results {
+		results[i] = make([]*testing.BenchmarkResult, *count)
+	}
 	for round := range *count {
 		for i, c := range cases {
+			if skipped[i] != "" || (c.Once && round > 0) {
+				continue
+			}
 			fmt.Fprintf(stderr, "run %d/%d  %-32s", round+1, *count, c.Name)
 			r, err := bench.Run(c.Bench)
+			if errors.Is(err, bench.ErrSkipped) {
+				skipped[i] = strings.TrimPrefix(err.Error(), bench.ErrSkipped.Error()+": ")
+				fmt.Fprintf(stderr, " skipped: %s\n", skipped[i])
+				continue
+			}
 			if err != nil {
 				fmt.Fprintln(stderr)
 				return fmt.Errorf("%s: %w", c.Name, err)
 			}
 			fmt.Fprintf(stderr, " %12.0f ns/op\n", nsPerOp(r))
-			results[i] = append(results[i], r)
+			results[i][round] = &r
 		}
 	}
-	rep.Rows = rows(cases, selected, results)
+	rep.Rows = rows(cases, selected, results, skipped)
 	rep.OtherCPU = startCPU.otherShare(sampleCPU())
+	if notes := bench.Notes(); len(notes) > 0 {
+		rep.Notes = notes
+	}
 
 	printTable(stdout, rep)
 	if *out != "" {
@@ -207,37 +246,65 @@ func pick(all []bench.Case, re *regexp.Regexp) ([]bench.Case, map[string]bool) {
 // rows summarises the runs: each row is its median run by ns/op, and its
 // ratio is the median over rounds of the ratio to the baseline's run in the
 // same round, so that drift during the run (other load, frequency) cancels
-// as far as possible.
-func rows(cases []bench.Case, selected map[string]bool, results [][]testing.BenchmarkResult) []Row {
+// as far as possible. results[i][round] is nil where row i did not run;
+// skipped[i] says why a row never ran.
+func rows(cases []bench.Case, selected map[string]bool, results [][]*testing.BenchmarkResult, skipped []string) []Row {
 	out := make([]Row, len(cases))
 	index := map[string]int{}
 	for i, c := range cases {
 		index[c.Name] = i
-		runs := slices.Clone(results[i])
+		row := Row{Name: c.Name, Baseline: c.Baseline, Selected: selected[c.Name], Once: c.Once, Skipped: skipped[i]}
+		var runs []testing.BenchmarkResult
+		for _, r := range results[i] {
+			if r != nil {
+				runs = append(runs, *r)
+				row.RunsNsOp = append(row.RunsNsOp, nsPerOp(*r))
+			}
+		}
+		if len(runs) == 0 {
+			out[i] = row
+			continue
+		}
 		slices.SortFunc(runs, func(a, b testing.BenchmarkResult) int { return cmp.Compare(nsPerOp(a), nsPerOp(b)) })
 		med := runs[(len(runs)-1)/2]
-		row := Row{
-			Name: c.Name, Baseline: c.Baseline, Selected: selected[c.Name],
-			N: med.N, BytesOp: med.Bytes, NsOp: nsPerOp(med), GBps: gbPerSec(med),
-			MemGBps: med.Extra[bench.MemMetric], AllocsOp: med.AllocsPerOp(), AllocBytesOp: med.AllocedBytesPerOp(),
-		}
-		for _, r := range results[i] {
-			row.RunsNsOp = append(row.RunsNsOp, nsPerOp(r))
+		row.N, row.BytesOp, row.NsOp, row.GBps = med.N, med.Bytes, nsPerOp(med), gbPerSec(med)
+		row.MemGBps, row.AllocsOp, row.AllocBytesOp = med.Extra[bench.MemMetric], med.AllocsPerOp(), med.AllocedBytesPerOp()
+		row.PeakRSS, row.ModelBytes = int64(med.Extra[bench.PeakRSSMetric]), int64(med.Extra[bench.ModelBytesMetric])
+		for k, v := range med.Extra {
+			if k != bench.MemMetric && k != bench.PeakRSSMetric && k != bench.ModelBytesMetric {
+				if row.Metrics == nil {
+					row.Metrics = map[string]float64{}
+				}
+				row.Metrics[k] = v
+			}
 		}
 		if j, ok := index[c.Baseline]; ok {
 			for round, r := range results[i] {
-				if base := gbPerSec(results[j][round]); base > 0 {
-					row.RunsRatio = append(row.RunsRatio, gbPerSec(r)/base)
+				base := results[j][round]
+				if r == nil || base == nil {
+					continue
+				}
+				if g := gbPerSec(*base); g > 0 {
+					row.RunsRatio = append(row.RunsRatio, gbPerSec(*r)/g)
+				}
+				if p := base.Extra[bench.PeakRSSMetric]; p > 0 && r.Extra[bench.PeakRSSMetric] > 0 {
+					row.RunsPeakRatio = append(row.RunsPeakRatio, r.Extra[bench.PeakRSSMetric]/p)
 				}
 			}
-			if k := len(row.RunsRatio); k > 0 {
-				sorted := slices.Sorted(slices.Values(row.RunsRatio))
-				row.Ratio = sorted[(k-1)/2]
-			}
+			row.Ratio, row.PeakRatio = median(row.RunsRatio), median(row.RunsPeakRatio)
 		}
 		out[i] = row
 	}
 	return out
+}
+
+// median returns the median of xs (the lower one of an even count), 0 for
+// none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	return slices.Sorted(slices.Values(xs))[(len(xs)-1)/2]
 }
 
 // gbPerSec returns r's payload throughput in GB/s (bytes per ns).
@@ -274,14 +341,70 @@ func printTable(w io.Writer, rep Report) {
 		ratio, base, mem := "ref", "", "-"
 		if r.Baseline != "" {
 			ratio, base = fmt.Sprintf("%.3f", r.Ratio), r.Baseline
+			if r.Ratio == 0 {
+				ratio = "-" // the baseline did not run
+			}
 		}
 		if r.MemGBps > 0 {
 			mem = fmt.Sprintf("%.2f", r.MemGBps)
 		}
+		if r.Skipped != "" {
+			t = append(t, []string{name, "-", "skipped", base, "-", "-", "-", "-"})
+			continue
+		}
 		t = append(t, []string{name, fmt.Sprintf("%.2f", r.GBps), ratio, base, mem,
 			fmt.Sprintf("%.0f", r.NsOp), fmt.Sprint(r.AllocsOp), bytesLabel(r.AllocBytesOp)})
 	}
-	left := []bool{true, false, false, true, false, false, false, false}
+	printColumns(w, t, []bool{true, false, false, true, false, false, false, false})
+	printPeaks(w, rep)
+	for _, r := range rep.Rows {
+		if r.Skipped != "" {
+			fmt.Fprintf(w, "\nskipped %s: %s\n", r.Name, r.Skipped)
+		}
+	}
+	if len(rep.Notes) > 0 {
+		fmt.Fprintln(w)
+		for _, k := range slices.Sorted(maps.Keys(rep.Notes)) {
+			fmt.Fprintf(w, "note (%s): %s\n", k, rep.Notes[k])
+		}
+	}
+}
+
+// printPeaks prints the peak memory of the rows that report it: the peak
+// RSS of the process that aggregated, in MiB and in models, and its ratio
+// to the baseline's peak in the same round (below 1: less memory).
+func printPeaks(w io.Writer, rep Report) {
+	t := [][]string{{"name", "peak RSS", "model", "peak/model", "peak ratio", "baseline"}}
+	for _, r := range rep.Rows {
+		if r.PeakRSS <= 0 {
+			continue
+		}
+		name := r.Name
+		if !r.Selected {
+			name += " (baseline)"
+		}
+		perModel, ratio := "-", "ref"
+		if r.ModelBytes > 0 {
+			perModel = fmt.Sprintf("%.2f", float64(r.PeakRSS)/float64(r.ModelBytes))
+		}
+		if r.Baseline != "" {
+			ratio = "-"
+			if r.PeakRatio > 0 {
+				ratio = fmt.Sprintf("%.3f", r.PeakRatio)
+			}
+		}
+		t = append(t, []string{name, bytesLabel(r.PeakRSS), bytesLabel(r.ModelBytes), perModel, ratio, r.Baseline})
+	}
+	if len(t) == 1 {
+		return
+	}
+	fmt.Fprintf(w, "\nPeak memory: peak RSS (VmHWM) of the process that aggregated; peak ratio: this row's peak / the baseline's (below 1 = less memory).\n\n")
+	printColumns(w, t, []bool{true, false, false, false, false, true})
+}
+
+// printColumns prints t aligned, left[j] saying whether column j is
+// left-aligned.
+func printColumns(w io.Writer, t [][]string, left []bool) {
 	widths := make([]int, len(t[0]))
 	for _, row := range t {
 		for j, cell := range row {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confed/confed/bench"
 )
@@ -70,6 +71,46 @@ func TestRunRejects(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		if err := run(args, &stdout, &stderr); err == nil {
 			t.Errorf("run(%q) succeeded", args)
+		}
+	}
+}
+
+// TestRowsOnceSkippedPeak checks the summary of rows that ran in the first
+// round only, a skipped baseline, and the peak-memory ratio.
+func TestRowsOnceSkippedPeak(t *testing.T) {
+	body := func(*testing.B) {}
+	cases := []bench.Case{
+		{Name: "P/base/1", Once: true, Bench: body},
+		{Name: "P/row/1", Baseline: "P/base/1", Once: true, Bench: body},
+		{Name: "S/gone/1", Once: true, Bench: body},
+		{Name: "S/row/1", Baseline: "S/gone/1", Once: true, Bench: body},
+	}
+	res := func(ns, peak float64) *testing.BenchmarkResult {
+		return &testing.BenchmarkResult{N: 1, T: time.Duration(ns), Bytes: 1000,
+			Extra: map[string]float64{bench.PeakRSSMetric: peak, bench.ModelBytesMetric: 100}}
+	}
+	results := [][]*testing.BenchmarkResult{
+		{res(1000, 400), nil, nil},
+		{res(500, 100), nil, nil},
+		{nil, nil, nil},
+		{res(2000, 0), nil, nil},
+	}
+	selected := map[string]bool{"P/row/1": true, "S/row/1": true}
+	got := rows(cases, selected, results, []string{"", "", "no tool", ""})
+	if r := got[1]; r.Ratio != 2 || r.PeakRatio != 0.25 || len(r.RunsNsOp) != 1 || !r.Once || r.PeakRSS != 100 || r.ModelBytes != 100 {
+		t.Errorf("row with a once baseline: %+v", r)
+	}
+	if r := got[2]; r.Skipped != "no tool" || r.N != 0 {
+		t.Errorf("skipped row: %+v", r)
+	}
+	if r := got[3]; r.Ratio != 0 || r.GBps != 0.5 {
+		t.Errorf("row whose baseline was skipped: %+v", r)
+	}
+	var out bytes.Buffer
+	printTable(&out, Report{Rows: got, OtherCPU: -1, Notes: map[string]string{"numpy": "numpy 9"}})
+	for _, want := range []string{"Peak memory", "0.250", "skipped S/gone/1: no tool", "note (numpy): numpy 9"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -1,0 +1,97 @@
+package bench
+
+import (
+	"fmt"
+	"maps"
+	"sync"
+	"testing"
+)
+
+// The rows registered here compare confed with systems outside this
+// package rather than with one kernel: Flower's numpy aggregation
+// (flower.go), the aggregator's peak memory as the number of updates grows
+// (peak.go), and the attested, sealed SubmitUpdate stream with a bare gRPC
+// stream (stream.go). Their sizes are the Flower*, Peak* and
+// StreamFeatures fields of Sizes; Suite appends them after its other rows.
+
+// Metrics reported by the rows that measure memory. benchtable prints them
+// in a second table with peak ÷ model and the ratio of the row's peak to
+// its baseline's.
+const (
+	// PeakRSSMetric is the peak resident set size of the process that
+	// aggregated (VmHWM), in bytes.
+	PeakRSSMetric = "peakRSS-B"
+	// ModelBytesMetric is the size of one model (4·d bytes of float32) that
+	// PeakRSSMetric is read against.
+	ModelBytesMetric = "model-B"
+)
+
+// reportPeak reports the peak RSS of the process that aggregated and the
+// model size it is read against. Call it after the b.Loop loop.
+func reportPeak(b *testing.B, peakBytes, modelBytes int64) {
+	b.ReportMetric(float64(peakBytes), PeakRSSMetric)
+	b.ReportMetric(float64(modelBytes), ModelBytesMetric)
+}
+
+// Notes are facts about the environment that a row learned while running
+// (which numpy and BLAS the Flower baseline used), keyed by topic.
+// benchtable prints them under the table and writes them to the JSON.
+var (
+	notesMu sync.Mutex
+	notes   = map[string]string{}
+)
+
+// SetNote records a note under key, replacing an earlier one.
+func SetNote(key, text string) {
+	notesMu.Lock()
+	defer notesMu.Unlock()
+	notes[key] = text
+}
+
+// Notes returns a copy of the notes recorded so far.
+func Notes() map[string]string {
+	notesMu.Lock()
+	defer notesMu.Unlock()
+	return maps.Clone(notes)
+}
+
+// scaleCases returns the Flower, Peak and Stream rows for sizes s (none
+// for a size list left empty):
+//
+//	Flower/numpy/N=<n>,d=<d>   Flower's aggregate() in numpy (python3)   reference, once
+//	Flower/confed/N=<n>,d=<d>  ingest + fold of n updates, then Apply    baseline Flower/numpy, once
+//	Peak/confed/N=<n>,d=<d>    a child process ingesting and folding n   baseline the first Peak row, once
+//	Stream/grpc-tls/F=<f>      bare gRPC client stream over TLS 1.3      reference
+//	Stream/confed/F=<f>        attested, sealed SubmitUpdate to a real   baseline Stream/grpc-tls
+//	                           coordinator + aggregator
+func scaleCases(s Sizes) []Case {
+	var cases []Case
+	for _, d := range s.FlowerD {
+		for _, n := range s.FlowerN {
+			size := fmt.Sprintf("N=%d,d=%s", n, Label(d))
+			numpy := "Flower/numpy/" + size
+			cases = append(cases,
+				Case{Name: numpy, Once: true, Bench: func(b *testing.B) { FlowerNumpy(b, n, d) }},
+				Case{Name: "Flower/confed/" + size, Baseline: numpy, Once: true, Bench: func(b *testing.B) { FlowerConfed(b, n, d) }},
+			)
+		}
+	}
+	if d := s.PeakD; d > 0 {
+		base := ""
+		for _, n := range s.PeakN {
+			name := fmt.Sprintf("Peak/confed/N=%d,d=%s", n, Label(d))
+			cases = append(cases, Case{Name: name, Baseline: base, Once: true, Bench: func(b *testing.B) { PeakConfed(b, n, d) }})
+			if base == "" {
+				base = name
+			}
+		}
+	}
+	for _, f := range s.StreamFeatures {
+		grpcName := "Stream/grpc-tls/F=" + Label(f)
+		cases = append(cases,
+			Case{Name: grpcName, Bench: func(b *testing.B) { StreamGRPC(b, f) }},
+			Case{Name: "Stream/confed/F=" + Label(f), Baseline: grpcName, Bench: func(b *testing.B) { StreamConfed(b, f) }},
+		)
+	}
+	return cases
+}
