@@ -153,7 +153,9 @@ func (s *Server) receive(ctx context.Context, rs *roundState, name string, h *co
 
 // openStream reads the sealed chunks of an update, opens each with the
 // round key and hands the plaintext to write, refusing anything out of
-// order, tampered, unsealed, or longer than the header declares.
+// order, tampered, unsealed, or longer than the header declares. Receiving
+// and decrypting run on their own goroutine, so that decryption overlaps
+// with write's hashing, decoding and validation of the previous chunk.
 func (s *Server) openStream(rs *roundState, name string, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer, write func([]byte) error) error {
 	op, err := seal.NewOpener(rs.key, h.GetSealedStream(), seal.Context{
 		Federation: s.federation, Round: rs.task.GetRound(),
@@ -162,6 +164,27 @@ func (s *Server) openStream(rs *roundState, name string, h *confedv1.UpdateHeade
 	if err != nil {
 		return fmt.Errorf("%s: sealed stream: %w", fedavg.ReasonBadStream, err)
 	}
+	plain := make(chan []byte, 2)
+	done := make(chan struct{})
+	var recvErr error
+	go func() {
+		defer close(plain)
+		recvErr = receivePlain(op, h, srv, plain, done)
+	}()
+	for data := range plain {
+		if err := write(data); err != nil {
+			// Stop the receiver; it ends when the handler returns and gRPC
+			// cancels the stream, if it is blocked receiving.
+			close(done)
+			return err
+		}
+	}
+	return recvErr
+}
+
+// receivePlain receives and opens sealed chunks into out until the stream
+// ends, a chunk is refused, or done is closed.
+func receivePlain(op *seal.Opener, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer, out chan<- []byte, done <-chan struct{}) error {
 	var total int64
 	for {
 		msg, err := srv.Recv()
@@ -185,8 +208,10 @@ func (s *Server) openStream(rs *roundState, name string, h *confedv1.UpdateHeade
 		if total += int64(len(data)); total > int64(h.GetSize()) {
 			return fmt.Errorf("%s: stream exceeds the %d bytes its header declares", fedavg.ReasonSizeMismatch, h.GetSize())
 		}
-		if err := write(data); err != nil {
-			return err
+		select {
+		case out <- data:
+		case <-done:
+			return nil
 		}
 	}
 }
