@@ -363,3 +363,45 @@ func FlowerConfed(b *testing.B, n, d int) {
 	}
 	reportPeak(b, res.PeakBytes(), 4*int64(d))
 }
+
+// FlowerFold is the like-for-like counterpart of FlowerNumpy: n decoded
+// float32 updates already in memory (as numpy holds its arrays), folded
+// with fedavg.Accumulator.Add (weight 100+i) and applied with fedavg.Apply.
+// No hashing, decoding or validation beyond Add's finite check. Bytes per
+// op: 4·n·d. Baseline: FlowerNumpy.
+func FlowerFold(b *testing.B, n, d int) {
+	spec := UpdateSpec(d)
+	global, err := UpdateModel(d, 1)
+	if err != nil {
+		Fatal(b, "global model: %v", err)
+	}
+	ring := flowerRing(n, d)
+	updates := make([][]float32, ring)
+	for r := range ring {
+		updates[r] = make([]float32, d)
+		Fill(updates[r], uint64(10+r))
+	}
+	round := func() *model.Model {
+		acc := fedavg.NewAccumulator(spec)
+		for i := range n {
+			if err := acc.Add(updates[i%ring], float64(100+i)); err != nil {
+				Fatal(b, "Add: %v", err)
+			}
+		}
+		out, err := fedavg.Apply(global, acc)
+		if err != nil {
+			Fatal(b, "Apply: %v", err)
+		}
+		return out
+	}
+	round()
+	b.SetBytes(4 * int64(n) * int64(d))
+	b.ReportAllocs()
+	var out *model.Model
+	for b.Loop() {
+		out = round()
+	}
+	if out == nil || out.NumParams() != d {
+		Fatal(b, "Apply returned %v", out)
+	}
+}

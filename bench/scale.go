@@ -60,6 +60,8 @@ func Notes() map[string]string {
 //
 //	Flower/numpy/N=<n>,d=<d>   Flower's aggregate() in numpy (python3)   reference, once
 //	Flower/confed/N=<n>,d=<d>  ingest + fold of n updates, then Apply    baseline Flower/numpy, once
+//	Flower/fold/N=<n>,d=<d>    fold of n decoded updates, then Apply     baseline Flower/numpy, once
+//	                           (what numpy's aggregate() does: no hashing, decoding or checks)
 //	Peak/confed/N=<n>,d=<d>    a child process ingesting and folding n   baseline the first Peak row, once
 //	Stream/grpc-tls/F=<f>      bare gRPC client stream over TLS 1.3      reference
 //	Stream/confed/F=<f>        attested, sealed SubmitUpdate to a real   baseline Stream/grpc-tls
@@ -73,6 +75,7 @@ func scaleCases(s Sizes) []Case {
 			cases = append(cases,
 				Case{Name: numpy, Once: true, Bench: func(b *testing.B) { FlowerNumpy(b, n, d) }},
 				Case{Name: "Flower/confed/" + size, Baseline: numpy, Once: true, Bench: func(b *testing.B) { FlowerConfed(b, n, d) }},
+				Case{Name: "Flower/fold/" + size, Baseline: numpy, Once: true, Bench: func(b *testing.B) { FlowerFold(b, n, d) }},
 			)
 		}
 	}
