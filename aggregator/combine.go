@@ -53,7 +53,7 @@ func (s *Server) combine(rs *roundState) ([]float64, error) {
 		return delta, rs.ring.MeanFloat64(delta)
 	}
 	if rs.robust == nil {
-		return rs.acc.Mean()
+		return rs.acc.TakeMean() // the round ends here: reuse the sum
 	}
 	n := rs.spill.Len()
 	if err := rs.robust.Validate(n); err != nil {
@@ -96,7 +96,7 @@ func (s *Server) nextModel(rs *roundState, delta []float64) (*model.Model, error
 	if err != nil {
 		return nil, fmt.Errorf("server optimiser %s: %w", cfg.Name, err)
 	}
-	return model.FromFlat(rs.spec, flat)
+	return model.ViewFlat(rs.spec, flat) // Step's output is not used again
 }
 
 func sameOptimizer(a, b strategy.Config) bool {

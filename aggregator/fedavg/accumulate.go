@@ -97,6 +97,28 @@ func (a *Accumulator) Mean() ([]float64, error) {
 	return out, nil
 }
 
+// TakeMean divides the sum by the total weight in place and returns it,
+// without allocating a second model-sized vector. The accumulator is spent:
+// later calls to Add, Mean or TakeMean fail.
+func (a *Accumulator) TakeMean() ([]float64, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.count == 0 {
+		return nil, errors.New("fedavg: mean: no updates added")
+	}
+	inv := 1 / a.total
+	for i := range a.sum {
+		a.sum[i] *= inv
+	}
+	out := a.sum
+	a.sum = nil
+	a.err = errors.New("fedavg: the accumulator's mean was taken")
+	return out, nil
+}
+
 // Apply performs the FedAvg step: it returns global + the weighted mean of
 // the accumulated deltas, as a new float32 model (global is not modified).
 // It fails if global does not have the accumulator's spec, if nothing was

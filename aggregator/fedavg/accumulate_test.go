@@ -168,3 +168,33 @@ func TestApplyRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestTakeMean(t *testing.T) {
+	spec := model.Spec{{Name: "w", Shape: []int{5}}}
+	a := NewAccumulator(spec)
+	if _, err := a.TakeMean(); err == nil {
+		t.Fatal("TakeMean of an empty accumulator succeeded")
+	}
+	if err := a.Add([]float32{1, 2, 3, 4, 5}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Add([]float32{3, 2, 1, 0, -1}, 3); err != nil {
+		t.Fatal(err)
+	}
+	want, err := a.Mean()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.TakeMean()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-15*math.Abs(want[i]) {
+			t.Fatalf("TakeMean[%d] = %v, Mean = %v", i, got[i], want[i])
+		}
+	}
+	if err := a.Add([]float32{1, 1, 1, 1, 1}, 1); err == nil {
+		t.Fatal("Add after TakeMean succeeded")
+	}
+}

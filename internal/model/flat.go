@@ -30,6 +30,26 @@ func FromFlat(spec Spec, flat []float32) (*Model, error) {
 	return m, nil
 }
 
+// ViewFlat is FromFlat without copying: the model's tensors are slices of
+// flat, so the caller must not change flat while the model is in use. It
+// saves a model-sized copy where the flat vector is not needed afterwards.
+func ViewFlat(spec Spec, flat []float32) (*Model, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("view flat: %w", err)
+	}
+	if n := spec.NumParams(); len(flat) != n {
+		return nil, fmt.Errorf("view flat: %d values, spec needs %d", len(flat), n)
+	}
+	m := &Model{Tensors: make([]Tensor, len(spec))}
+	off := 0
+	for i, ts := range spec {
+		n := shapeElems(ts.Shape)
+		m.Tensors[i] = Tensor{Name: ts.Name, Shape: cloneShape(ts.Shape), Data: flat[off : off+n : off+n]}
+		off += n
+	}
+	return m, nil
+}
+
 // Sub returns a − b element-wise. Both must be valid and share a spec.
 func Sub(a, b *Model) (*Model, error) {
 	if err := a.Validate(); err != nil {

@@ -242,3 +242,26 @@ func TestInitRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestViewFlatAliases(t *testing.T) {
+	spec := Spec{{"a", []int{2}}, {"b", []int{3}}}
+	flat := []float32{1, 2, 3, 4, 5}
+	m, err := ViewFlat(spec, flat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, _ := FromFlat(spec, flat)
+	if SHA256(m) != SHA256(copied) {
+		t.Fatal("ViewFlat and FromFlat give different models")
+	}
+	flat[4] = 9
+	if b, _ := m.Lookup("b"); b.Data[2] != 9 {
+		t.Fatal("ViewFlat copied instead of aliasing")
+	}
+	if a, _ := m.Lookup("a"); cap(a.Data) != 2 {
+		t.Fatal("a tensor's slice can grow into the next tensor")
+	}
+	if _, err := ViewFlat(spec, flat[:4]); err == nil {
+		t.Fatal("ViewFlat accepted a short vector")
+	}
+}
