@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -23,10 +24,9 @@ import (
 
 	"github.com/confed/confed/aggregator"
 	"github.com/confed/confed/coordinator"
-	"github.com/confed/confed/internal/atls"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/pki"
-	"github.com/confed/confed/internal/seal"
+	"github.com/confed/confed/internal/submit"
 	"github.com/confed/confed/internal/tee"
 	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/tee/simulated"
@@ -456,22 +456,8 @@ func (fed *streamFed) readyTasks() []trainTask {
 // submit sends the update as participant t.participant does for task t.
 func (fed *streamFed) submit(ctx context.Context, t trainTask, enc []byte, sum [32]byte) error {
 	round := t.task.GetRound()
-	creds, err := atls.NewClientCredentials(atls.Config{
-		TLS: fed.aggTLS[t.participant], Context: atls.Context{Federation: streamFederation},
-		Verifier: fed.verifier, Required: true,
-		CheckPeer: func(_ context.Context, _ pki.Identity, _ *tee.Claims, binding []byte) error {
-			b, err := seal.ParseAggregatorBinding(binding)
-			if err != nil {
-				return err
-			}
-			_, err = b.KeyFor(round)
-			return err
-		},
-	})
-	if err != nil {
-		return err
-	}
-	conn, err := grpc.NewClient(t.task.GetAggregatorAddress(), grpc.WithTransportCredentials(creds))
+	conn, err := submit.Dial{Address: t.task.GetAggregatorAddress(), TLS: fed.aggTLS[t.participant],
+		Federation: streamFederation, Round: round, Verifier: fed.verifier}.Connect()
 	if err != nil {
 		return err
 	}
@@ -480,20 +466,7 @@ func (fed *streamFed) submit(ctx context.Context, t trainTask, enc []byte, sum [
 	if err != nil {
 		return err
 	}
-	ai, ok := atls.AuthInfoFromContext(up.Context())
-	if !ok || !ai.Attested() {
-		return errors.New("the connection to the aggregator is not attested")
-	}
-	bind, err := seal.ParseAggregatorBinding(ai.PeerBinding)
-	if err != nil {
-		return err
-	}
-	key, err := bind.KeyFor(round)
-	if err != nil {
-		return err
-	}
-	sealer, err := seal.NewSealer(key, seal.Context{Federation: streamFederation, Round: round,
-		AggregatorMeasurement: ai.PeerClaims.Measurement, Participant: t.participant})
+	sealer, err := submit.Sealer(up.Context(), streamFederation, round, t.participant)
 	if err != nil {
 		return err
 	}
@@ -502,19 +475,8 @@ func (fed *streamFed) submit(ctx context.Context, t trainTask, enc []byte, sum [
 	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
 		return fmt.Errorf("header: %w", err)
 	}
-	for seq, off := uint64(0), 0; off < len(enc); seq, off = seq+1, off+ChunkSize {
-		end := min(off+ChunkSize, len(enc))
-		ct, err := sealer.Seal(seq, enc[off:end], end == len(enc))
-		if err != nil {
-			return err
-		}
-		msg := &confedv1.SealedChunk{Seq: seq, Ciphertext: ct, Last: end == len(enc)}
-		if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_SealedChunk{SealedChunk: msg}}); err != nil {
-			if errors.Is(err, io.EOF) {
-				break // the aggregator answered early: CloseAndRecv says why
-			}
-			return err
-		}
+	if err := submit.SendSealed(bytes.NewReader(enc), ChunkSize, sealer, up.Send); err != nil {
+		return err
 	}
 	resp, err := up.CloseAndRecv()
 	if err != nil {

@@ -10,6 +10,9 @@ import (
 	"github.com/confed/confed/internal/fixedpoint"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
+	"github.com/confed/confed/internal/seal"
+	"github.com/confed/confed/internal/stream"
+	"github.com/confed/confed/internal/submit"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -62,4 +65,13 @@ func ringPayload(upd *model.Model, weight uint64, fp *confedv1.FixedPoint) (payl
 		_, err := model.WriteRawSafetensors(w, spec, model.U32, data)
 		return err
 	}}, nil
+}
+
+// sendPayload streams the payload's bytes, sealed, without holding them
+// whole: the payload writes into a pipe that the sealer reads.
+func sendPayload(p payload, s *seal.Sealer, send func(*confedv1.SubmitUpdateRequest) error) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(p.write(pw)) }()
+	defer pr.CloseWithError(io.ErrClosedPipe)
+	return submit.SendSealed(pr, stream.DefaultChunkSize, s, send)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
+	"github.com/confed/confed/internal/submit"
 	"github.com/confed/confed/participant/trainer"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 	"google.golang.org/protobuf/proto"
@@ -194,7 +195,7 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 	if err != nil {
 		return nil, fmt.Errorf("opening update stream: %w", err)
 	}
-	sealer, err := d.sealerFor(up.Context(), t)
+	sealer, err := submit.Sealer(up.Context(), d.id.Federation, t.GetRound(), d.id.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +204,7 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
 		return nil, fmt.Errorf("sending update header: %w", err)
 	}
-	if err := sendSealed(upd, sealer, up.Send); err != nil {
+	if err := sendPayload(upd, sealer, up.Send); err != nil {
 		return nil, fmt.Errorf("sending update: %w", err)
 	}
 	resp, err = up.CloseAndRecv()

@@ -32,7 +32,7 @@ import (
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
 	"github.com/confed/confed/internal/pki"
-	"github.com/confed/confed/internal/seal"
+	"github.com/confed/confed/internal/submit"
 	"github.com/confed/confed/internal/tee"
 	"github.com/confed/confed/internal/tee/simulated"
 	"github.com/confed/confed/participant"
@@ -156,16 +156,7 @@ func (u upload) send(ctx context.Context, ac confedv1.AggregatorClient, particip
 // seal seals the chunks, in their original order, to the round key that the
 // attested aggregator bound into this stream's connection.
 func (u upload) seal(ctx context.Context, participant string) ([][]byte, []byte, error) {
-	ai, ok := atls.AuthInfoFromContext(ctx)
-	if !ok || !ai.Attested() {
-		return nil, nil, errors.New("stream to the aggregator is not attested")
-	}
-	b, err := seal.ParseAggregatorBinding(ai.PeerBinding)
-	if err != nil {
-		return nil, nil, err
-	}
-	sealer, err := seal.NewSealer(b.RoundKey, seal.Context{Federation: federation, Round: b.Round,
-		AggregatorMeasurement: ai.PeerClaims.Measurement, Participant: participant})
+	sealer, err := submit.Sealer(ctx, federation, u.header.GetRound(), participant)
 	if err != nil {
 		return nil, nil, err
 	}
