@@ -70,20 +70,8 @@ func (s *federationService) WatchTasks(_ *confedv1.WatchTasksRequest, srv confed
 	}
 	sess := s.e.attachParticipant(id.Name)
 	defer s.e.detachParticipant(sess)
-	for {
-		select {
-		case <-ctx.Done():
-			return toStatus(ctx.Err(), codes.Canceled)
-		case <-s.e.shutdown:
-			return status.Error(codes.Unavailable, errStopping.Error())
-		case <-sess.kick:
-			return status.Error(codes.Aborted, "another session of this participant replaced this one, or it fell behind")
-		case t := <-sess.tasks:
-			if err := srv.Send(t); err != nil {
-				return err
-			}
-		}
-	}
+	return pump(ctx, s.e.shutdown, sess.tasks, sess.kick,
+		status.Error(codes.Aborted, "another session of this participant replaced this one, or it fell behind"), srv.Send)
 }
 
 func (s *federationService) DownloadModel(req *confedv1.DownloadModelRequest, srv confedv1.Federation_DownloadModelServer) error {

@@ -72,20 +72,8 @@ func (s *controlService) WatchRounds(req *confedv1.WatchRoundsRequest, srv confe
 		return toStatus(err, codes.AlreadyExists)
 	}
 	defer s.e.detachAggregator(sess)
-	for {
-		select {
-		case <-ctx.Done():
-			return toStatus(ctx.Err(), codes.Canceled)
-		case <-s.e.shutdown:
-			return status.Error(codes.Unavailable, errStopping.Error())
-		case <-sess.kick:
-			return status.Error(codes.ResourceExhausted, "aggregator fell too far behind its task queue")
-		case t := <-sess.tasks:
-			if err := srv.Send(t); err != nil {
-				return err
-			}
-		}
-	}
+	return pump(ctx, s.e.shutdown, sess.tasks, sess.kick,
+		status.Error(codes.ResourceExhausted, "aggregator fell too far behind its task queue"), srv.Send)
 }
 
 func (s *controlService) RoundReady(ctx context.Context, req *confedv1.RoundReadyRequest) (*confedv1.RoundReadyResponse, error) {

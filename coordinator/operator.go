@@ -130,14 +130,11 @@ func (e *engine) authorize(ctx context.Context, roles ...pki.Role) (pki.Identity
 func (e *engine) recordParticipant(name, certSHA, version string) error {
 	now := e.now()
 	p := store.Participant{Name: name, FirstSeen: now, LastSeen: now, CertSHA256: certSHA, SoftwareVersion: version}
-	ps, err := e.store.Participants()
-	if err != nil {
+	switch old, err := e.store.Participant(name); {
+	case err == nil:
+		p.FirstSeen = old.FirstSeen
+	case !errors.Is(err, store.ErrNotFound):
 		return err
-	}
-	for _, old := range ps {
-		if old.Name == name {
-			p.FirstSeen = old.FirstSeen
-		}
 	}
 	return e.store.PutParticipant(p)
 }

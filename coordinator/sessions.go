@@ -1,10 +1,13 @@
 package coordinator
 
 import (
+	"context"
 	"crypto/ed25519"
 
 	"github.com/confed/confed/internal/tee"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // queueSize bounds the tasks waiting for a slow client; a client that falls
@@ -41,5 +44,25 @@ func trySend[T any](ch chan T, kick chan struct{}, v T) bool {
 			close(kick)
 		}
 		return false
+	}
+}
+
+// pump sends tasks from a session's queue to its stream until the client
+// goes away, the coordinator shuts down, or the session is kicked (then it
+// fails with kicked).
+func pump[T any](ctx context.Context, shutdown <-chan struct{}, tasks <-chan T, kick <-chan struct{}, kicked error, send func(T) error) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return toStatus(ctx.Err(), codes.Canceled)
+		case <-shutdown:
+			return status.Error(codes.Unavailable, errStopping.Error())
+		case <-kick:
+			return kicked
+		case t := <-tasks:
+			if err := send(t); err != nil {
+				return err
+			}
+		}
 	}
 }

@@ -38,16 +38,18 @@ func NewAccumulator(spec model.Spec) *Accumulator {
 const parallelBlock = 1 << 18
 
 // Add adds weight × values to the sum (one fused multiply-add per value,
-// vectorised and split across cores for large models). weight (typically the participant's
-// example count) must be positive and finite, else a bad_weight
-// *RefusalError; values must hold one finite value per parameter. Nothing is
-// added if Add fails.
+// vectorised and split across cores for large models). weight (typically
+// the participant's example count) must be positive and finite, else a
+// bad_weight *RefusalError; values must hold one finite value per
+// parameter. Nothing is added if Add fails.
 func (a *Accumulator) Add(values []float32, weight float64) error {
-	if a.err != nil {
-		return a.err
-	}
 	if !(weight > 0) || math.IsInf(weight, 0) {
 		return refuse(ReasonBadWeight, fmt.Sprintf("weight %v, want a positive finite number", weight))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err != nil {
+		return a.err
 	}
 	if len(values) != len(a.sum) {
 		return fmt.Errorf("fedavg: add: %d values, spec needs %d", len(values), len(a.sum))
@@ -55,8 +57,6 @@ func (a *Accumulator) Add(values []float32, weight float64) error {
 	if _, bad := kernels.CheckF32(values); bad >= 0 {
 		return nonFinite(a.spec, bad, float64(values[bad]))
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	kernels.Parallel(len(values), parallelBlock, func(lo, hi int) {
 		kernels.AddScaledF32ToF64(a.sum[lo:hi], values[lo:hi], weight)
 	})
@@ -82,41 +82,46 @@ func (a *Accumulator) TotalWeight() float64 {
 // Mean returns the weighted mean Σ wᵢ·vᵢ / Σ wᵢ, a new vector in flat spec
 // order. It fails if nothing was added.
 func (a *Accumulator) Mean() ([]float64, error) {
-	if a.err != nil {
-		return nil, a.err
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.count == 0 {
-		return nil, errors.New("fedavg: mean: no updates added")
+	if err := a.usable(); err != nil {
+		return nil, err
 	}
-	out := make([]float64, len(a.sum))
-	for i, s := range a.sum {
-		out[i] = s / a.total
-	}
-	return out, nil
+	return a.meanInto(make([]float64, len(a.sum))), nil
 }
 
-// TakeMean divides the sum by the total weight in place and returns it,
-// without allocating a second model-sized vector. The accumulator is spent:
-// later calls to Add, Mean or TakeMean fail.
+// TakeMean is Mean computed in place in the sum, without allocating a
+// second model-sized vector. The accumulator is spent: later calls to Add,
+// Mean or TakeMean fail.
 func (a *Accumulator) TakeMean() ([]float64, error) {
-	if a.err != nil {
-		return nil, a.err
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.count == 0 {
-		return nil, errors.New("fedavg: mean: no updates added")
+	if err := a.usable(); err != nil {
+		return nil, err
 	}
-	inv := 1 / a.total
-	for i := range a.sum {
-		a.sum[i] *= inv
-	}
-	out := a.sum
+	out := a.meanInto(a.sum)
 	a.sum = nil
 	a.err = errors.New("fedavg: the accumulator's mean was taken")
 	return out, nil
+}
+
+// usable reports why the mean cannot be taken; a.mu is held.
+func (a *Accumulator) usable() error {
+	if a.err != nil {
+		return a.err
+	}
+	if a.count == 0 {
+		return errors.New("fedavg: mean: no updates added")
+	}
+	return nil
+}
+
+// meanInto writes sum / total into dst (which may be a.sum); a.mu is held.
+func (a *Accumulator) meanInto(dst []float64) []float64 {
+	for i, s := range a.sum {
+		dst[i] = s / a.total
+	}
+	return dst
 }
 
 // Apply performs the FedAvg step: it returns global + the weighted mean of
