@@ -281,9 +281,7 @@ func (c *Credentials) report(remote net.Addr, info *AuthInfo, err error) error {
 // Info implements credentials.TransportCredentials. The security protocol
 // is "tls" (it is TLS, and gRPC uses the https scheme only for "tls").
 func (c *Credentials) Info() credentials.ProtocolInfo {
-	info := c.inner.Info()
-	info.SecurityVersion = "1.3"
-	return info
+	return c.inner.Info()
 }
 
 // Clone implements credentials.TransportCredentials.

@@ -25,7 +25,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/confed/confed/aggregator"
 	"github.com/confed/confed/coordinator"
 	"github.com/confed/confed/internal/atls"
 	"github.com/confed/confed/internal/heartdisease"
@@ -250,18 +249,6 @@ func (f *fed) startCoordinatorOn(ctx context.Context, lis net.Listener, log *slo
 		done <- err
 	}()
 	return done
-}
-
-// startAggregatorLogged is startAggregator with the logger given.
-func (f *fed) startAggregatorLogged(ctx context.Context, log *slog.Logger) {
-	cfg := aggregator.Default()
-	cfg.Attestation = simulatedPolicy
-	cfg.Listen = f.aggAddr
-	cfg.Coordinator = f.coordAddr
-	cfg.TLS = f.issue(pki.RoleAggregator, "aggregator", "127.0.0.1")
-	f.run(func() error {
-		return aggregator.Run(ctx, cfg, aggregator.Options{InsecureSimulatedTEE: true, Listener: f.aggLis, Logger: log})
-	})
 }
 
 // startParticipant runs the daemon of hospital h; its result goes to
