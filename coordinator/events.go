@@ -206,8 +206,14 @@ func (e *engine) reportProblem(participant string, r *confedv1.ProblemReport) er
 	if _, err := e.current(r.GetRound()); err != nil {
 		return err
 	}
-	if len(e.events) >= maxEvents {
-		return fmt.Errorf("round %d already holds %d reports", r.GetRound(), maxEvents)
+	n := 0
+	for _, ev := range e.events {
+		if ev.GetParticipant() == participant {
+			n++
+		}
+	}
+	if n >= maxEventsPerParticipant {
+		return fmt.Errorf("participant %q already reported %d problems in round %d", participant, n, r.GetRound())
 	}
 	e.events = append(e.events, &confedv1.RoundEvent{Participant: participant, Kind: r.GetKind(),
 		Reason: r.GetReason(), At: timestamppb.New(e.now())})
@@ -217,8 +223,9 @@ func (e *engine) reportProblem(participant string, r *confedv1.ProblemReport) er
 	return nil
 }
 
-// maxEvents bounds the reports kept for one round.
-const maxEvents = 256
+// maxEventsPerParticipant bounds the reports one participant may file in a
+// round, so that nobody can crowd out the others' reports.
+const maxEventsPerParticipant = 8
 
 // eventSummary is appended to a failed round's reason: what participants
 // reported, one line each, so the ledger records why they did not take part.
