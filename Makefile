@@ -26,11 +26,8 @@ demo: build ## Run a whole federation (coordinator, aggregator, four hospitals) 
 	$(BIN)/confed demo --bin $(BIN) --dir $(DEMO_DIR) $(DEMO_ARGS)
 
 .PHONY: deps
-deps: ## Install what the build and tests need (protoc from Debian's protobuf-compiler).
-	@command -v protoc >/dev/null 2>&1 || { \
-	  echo "installing protobuf-compiler"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq protobuf-compiler; }
+deps: ## Install what the build and tests need (Debian packages via scripts/deps.sh, Go modules).
+	@./scripts/deps.sh
 	$(GO) mod download
 
 .PHONY: test
