@@ -2,9 +2,11 @@ package aggregator
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/confed/confed/aggregator/strategy"
+	"github.com/confed/confed/internal/fixedpoint"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
@@ -43,17 +45,33 @@ func optimizerConfig(p *confedv1.AggregationParams, frozen []strategy.Range) str
 		Beta1: o.GetBeta1(), Beta2: o.GetBeta2(), Tau: o.GetTau(), BiasCorrection: o.GetBiasCorrection(), Frozen: frozen}
 }
 
+// ringDelta is the mean of a fixed-point sum, dequantised block by block
+// as the optimiser asks for it: no float64 copy of the whole delta exists.
+type ringDelta struct{ sum *fixedpoint.Sum32 }
+
+func (r ringDelta) Len() int                          { return r.sum.Len() }
+func (r ringDelta) Delta(lo int, dst []float64) error { return r.sum.MeanFloat64At(lo, dst) }
+
 // combine turns the round's folded updates into the delta to apply: the
 // example-weighted mean, or the robust rule over the spilled updates.
-func (s *Server) combine(rs *roundState) ([]float64, error) {
+func (s *Server) combine(rs *roundState) (strategy.DeltaSource, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
+	// The next model is made in place over the round's global model: a
+	// round is combined once.
+	if rs.combined {
+		return nil, fmt.Errorf("round %d was already aggregated", rs.task.GetRound())
+	}
+	rs.combined = true
 	if rs.ring != nil {
-		delta := make([]float64, rs.spec.NumParams())
-		return delta, rs.ring.MeanFloat64(delta)
+		if rs.ring.Count() == 0 {
+			return nil, errors.New("no fixed-point update was folded")
+		}
+		return ringDelta{rs.ring}, nil
 	}
 	if rs.robust == nil {
-		return rs.acc.TakeMean() // the round ends here: reuse the sum
+		mean, err := rs.acc.TakeMean() // the round ends here: reuse the sum
+		return strategy.SliceDelta(mean), err
 	}
 	n := rs.spill.Len()
 	if err := rs.robust.Validate(n); err != nil {
@@ -75,13 +93,15 @@ func (s *Server) combine(rs *roundState) ([]float64, error) {
 		}
 		s.log.Info("robust aggregation selected updates", logging.KeyRound, rs.task.GetRound(), "rule", rs.robust.Name, "selected", names)
 	}
-	return delta, nil
+	return strategy.SliceDelta(delta), nil
 }
 
-// nextModel applies the server optimiser to the combined delta. The
-// optimiser's state carries over rounds only while each round starts from
-// the model the optimiser produced last; otherwise it starts afresh.
-func (s *Server) nextModel(rs *roundState, delta []float64) (*model.Model, error) {
+// nextModel applies the server optimiser to the combined delta, in place:
+// the round's global model becomes the next model (the round ends here, and
+// a failed step leaves it untouched). The optimiser's state carries over
+// rounds only while each round starts from the model the optimiser produced
+// last; otherwise it starts afresh.
+func (s *Server) nextModel(rs *roundState, delta strategy.DeltaSource) (*model.Model, error) {
 	cfg := optimizerConfig(rs.task.GetParams(), rs.frozen)
 	if s.opt == nil || !sameOptimizer(s.optCfg, cfg) {
 		opt, err := strategy.NewOptimizer(cfg, rs.spec.NumParams())
@@ -92,11 +112,47 @@ func (s *Server) nextModel(rs *roundState, delta []float64) (*model.Model, error
 	} else if s.opt.Steps() > 0 && !bytes.Equal(s.optBase[:], rs.globalSHA[:]) {
 		s.opt.Reset()
 	}
-	flat, err := s.opt.Step(rs.global.Flat(), delta)
+	flat, err := flatView(rs.global)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.opt.StepInPlace(flat, delta); err != nil {
 		return nil, fmt.Errorf("server optimiser %s: %w", cfg.Name, err)
 	}
-	return model.ViewFlat(rs.spec, flat) // Step's output is not used again
+	return rs.global, nil
+}
+
+// flatView returns the vector that backs all of m's tensors in order (as
+// modelio decodes a model of a known spec), or a copy where they are not
+// one vector, then made to back m.
+func flatView(m *model.Model) ([]float32, error) {
+	n := m.NumParams()
+	if n == 0 {
+		return nil, nil
+	}
+	first := m.Tensors[0].Data
+	if cap(first) >= n {
+		flat := first[:n:n]
+		off := 0
+		contiguous := true
+		for _, t := range m.Tensors {
+			if len(t.Data) > 0 && &flat[off] != &t.Data[0] {
+				contiguous = false
+				break
+			}
+			off += len(t.Data)
+		}
+		if contiguous {
+			return flat, nil
+		}
+	}
+	flat := m.Flat()
+	v, err := model.ViewFlat(m.Spec(), flat)
+	if err != nil {
+		return nil, err
+	}
+	*m = *v
+	return flat, nil
 }
 
 func sameOptimizer(a, b strategy.Config) bool {

@@ -41,11 +41,14 @@ type roundState struct {
 	ring     *fixedpoint.Sum32
 	ringPool ringPool
 
-	mu      sync.Mutex
-	acc     *fedavg.Accumulator
-	folded  map[string]*confedv1.Contribution
-	closed  bool // CLOSE or ABORT received: no new streams
-	changed chan struct{}
+	mu     sync.Mutex
+	acc    *fedavg.Accumulator
+	folded map[string]*confedv1.Contribution
+	closed bool // CLOSE or ABORT received: no new streams
+	// combined is set when the round's updates are combined into the next
+	// model, which replaces the global model in place.
+	combined bool
+	changed  chan struct{}
 }
 
 func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]byte, buffers int, spillDir string) (*roundState, error) {
@@ -77,10 +80,14 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 		}
 		rp = newRingPool(buffers, spec.NumParams())
 	}
+	var acc *fedavg.Accumulator
+	if ring == nil { // a fixed-point round needs no float64 sum
+		acc = fedavg.NewAccumulator(spec)
+	}
 	return &roundState{
 		task: task, global: global, globalSHA: sha, spec: spec, pool: pool, key: key,
 		frozen: frozen, robust: robust, spill: spill, ring: ring, ringPool: rp,
-		acc: fedavg.NewAccumulator(spec), folded: map[string]*confedv1.Contribution{},
+		acc: acc, folded: map[string]*confedv1.Contribution{},
 		changed: make(chan struct{}),
 	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -36,6 +37,11 @@ type Optimizer interface {
 	// (mismatched lengths, non-finite input, a result or state value that
 	// would not be finite), the state is as before the call.
 	Step(global []float32, meanDelta []float64) ([]float32, error)
+	// StepInPlace is Step writing the new model over global, with the
+	// delta read from src block by block, so that neither a second model
+	// nor a whole float64 delta need exist. It is atomic like Step: on
+	// error, global and the state are as before the call.
+	StepInPlace(global []float32, src DeltaSource) error
 	// Name is the Config.Name the optimiser was built from.
 	Name() string
 	// Steps is the number of successful Steps since creation, the last
@@ -258,73 +264,113 @@ func (o *serverOpt) resetLocked() {
 var errNotFinite = errors.New("not finite")
 
 func (o *serverOpt) Step(global []float32, delta []float64) ([]float32, error) {
-	if len(global) != o.n || len(delta) != o.n {
-		return nil, fmt.Errorf("strategy: %s: step: %d global values and %d delta values, want %d of each", o.cfg.Name, len(global), len(delta), o.n)
-	}
-	for i, d := range delta {
-		if math.IsNaN(d) || math.IsInf(d, 0) {
-			return nil, fmt.Errorf("strategy: %s: step: delta[%d] is %w", o.cfg.Name, i, errNotFinite)
-		}
-		if g := float64(global[i]); math.IsNaN(g) || math.IsInf(g, 0) {
-			return nil, fmt.Errorf("strategy: %s: step: global[%d] is %w", o.cfg.Name, i, errNotFinite)
-		}
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := make([]float32, o.n)
-	// Pass 1 computes the result and checks it without touching the state;
-	// pass 2 commits the state (the same float64 arithmetic, so the same
-	// values). Two passes keep Step atomic without a second state copy.
-	if err := o.pass(global, delta, out, false); err != nil {
+	out := slices.Clone(global)
+	if err := o.StepInPlace(out, SliceDelta(delta)); err != nil {
 		return nil, err
 	}
-	_ = o.pass(global, delta, nil, true)
-	o.t++
 	return out, nil
 }
 
-// pass runs the update over every coordinate. With commit false it writes
-// the new model into out and fails on the first non-finite value; with
-// commit true it stores the new state and writes nothing else.
-func (o *serverOpt) pass(global []float32, delta []float64, out []float32, commit bool) error {
+// stepBlock is how many coordinates StepInPlace reads from its DeltaSource
+// at a time: 128 KiB of float64, which stays in cache between the passes.
+const stepBlock = 1 << 14
+
+func (o *serverOpt) StepInPlace(global []float32, src DeltaSource) error {
+	if len(global) != o.n || src.Len() != o.n {
+		return fmt.Errorf("strategy: %s: step: %d global values and %d delta values, want %d of each", o.cfg.Name, len(global), src.Len(), o.n)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	eta := o.eta()
+	buf := make([]float64, min(stepBlock, o.n))
+	// Pass 1 computes every result and checks it without writing anything;
+	// pass 2 writes the model and commits the state (the same float64
+	// arithmetic on the same delta, so the same values). Two passes keep
+	// the step atomic without a copy of the model or of the state.
+	for _, commit := range []bool{false, true} {
+		for lo := 0; lo < o.n; lo += stepBlock {
+			hi := min(lo+stepBlock, o.n)
+			d := buf[:hi-lo]
+			if err := src.Delta(lo, d); err != nil {
+				return fmt.Errorf("strategy: %s: step: delta of [%d, %d): %w", o.cfg.Name, lo, hi, err)
+			}
+			if !commit {
+				if err := checkFinite(o.cfg.Name, global[lo:hi], d, lo); err != nil {
+					return err
+				}
+			}
+			if err := o.pass(global, d, lo, hi, eta, commit); err != nil {
+				return err
+			}
+		}
+	}
+	o.t++
+	return nil
+}
+
+// eta is the step size of the next step (bias-corrected for fedadam).
+func (o *serverOpt) eta() float64 {
 	c := o.cfg
 	eta := c.ServerLR
 	if c.BiasCorrection {
 		t := float64(o.t + 1)
 		eta *= math.Sqrt(1-math.Pow(c.Beta2, t)) / (1 - math.Pow(c.Beta1, t))
 	}
-	var err error
-	segments(o.frozen, 0, o.n, func(lo, hi int, frozen bool) {
-		if err != nil {
-			return
-		}
-		if frozen || c.Name == FedAvg {
-			if !commit {
-				err = o.plain(global, delta, out, lo, hi)
-			}
-			return
-		}
-		err = o.optimise(global, delta, out, lo, hi, eta, commit)
-	})
-	return err
+	return eta
 }
 
-// plain writes float32(global + Δ) for [lo, hi), exactly as fedavg.Apply.
-func (o *serverOpt) plain(global []float32, delta []float64, out []float32, lo, hi int) error {
-	for i := lo; i < hi; i++ {
-		x := float32(float64(global[i]) + delta[i])
-		if math.IsInf(float64(x), 0) {
-			return fmt.Errorf("strategy: %s: step: parameter %d would be %w in float32", o.cfg.Name, i, errNotFinite)
+// checkFinite refuses a non-finite delta or global value; index lo is the
+// first coordinate of the block.
+func checkFinite(name string, global []float32, delta []float64, lo int) error {
+	for i, d := range delta {
+		if math.IsNaN(d) || math.IsInf(d, 0) {
+			return fmt.Errorf("strategy: %s: step: delta[%d] is %w", name, lo+i, errNotFinite)
 		}
-		out[i] = x
+		if g := float64(global[i]); math.IsNaN(g) || math.IsInf(g, 0) {
+			return fmt.Errorf("strategy: %s: step: global[%d] is %w", name, lo+i, errNotFinite)
+		}
 	}
 	return nil
 }
 
-func (o *serverOpt) optimise(global []float32, delta []float64, out []float32, lo, hi int, eta float64, commit bool) error {
+// pass runs the update over the block [lo, hi), whose delta is d (d[0] is
+// coordinate lo). With commit false it only checks that every result is
+// finite; with commit true it writes the new values over global and stores
+// the new state.
+func (o *serverOpt) pass(global []float32, d []float64, lo, hi int, eta float64, commit bool) error {
+	var err error
+	segments(o.frozen, lo, hi, func(a, b int, frozen bool) {
+		if err != nil {
+			return
+		}
+		if frozen || o.cfg.Name == FedAvg {
+			err = o.plain(global, d[a-lo:b-lo], a, commit)
+			return
+		}
+		err = o.optimise(global, d[a-lo:b-lo], a, eta, commit)
+	})
+	return err
+}
+
+// plain computes float32(global + Δ) for the coordinates from lo on,
+// exactly as fedavg.Apply.
+func (o *serverOpt) plain(global []float32, d []float64, lo int, commit bool) error {
+	g := global[lo : lo+len(d)]
+	for i, di := range d {
+		x := float32(float64(g[i]) + di)
+		if commit {
+			g[i] = x
+		} else if math.IsInf(float64(x), 0) {
+			return fmt.Errorf("strategy: %s: step: parameter %d would be %w in float32", o.cfg.Name, lo+i, errNotFinite)
+		}
+	}
+	return nil
+}
+
+func (o *serverOpt) optimise(global []float32, delta []float64, lo int, eta float64, commit bool) error {
 	c := o.cfg
-	for i := lo; i < hi; i++ {
-		d := delta[i]
+	for k, d := range delta {
+		i := lo + k
 		var step, m, v float64
 		switch c.Name {
 		case FedAvgM:
@@ -343,18 +389,18 @@ func (o *serverOpt) optimise(global []float32, delta []float64, out []float32, l
 			}
 			step = eta * m / (math.Sqrt(v) + c.Tau)
 		}
+		x := float32(float64(global[i]) + step)
 		if commit {
 			o.m[i] = m
 			if o.v != nil {
 				o.v[i] = v
 			}
+			global[i] = x
 			continue
 		}
-		x := float32(float64(global[i]) + step)
 		if !finite(m) || !finite(v) || !finite(step) || math.IsInf(float64(x), 0) {
 			return fmt.Errorf("strategy: %s: step: parameter %d or its state would be %w", c.Name, i, errNotFinite)
 		}
-		out[i] = x
 	}
 	return nil
 }

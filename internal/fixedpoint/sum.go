@@ -60,6 +60,10 @@ func (s *Sum32) Mean(dst []float32) error { return mean(&s.s, dst) }
 // MeanFloat64 is Mean in float64.
 func (s *Sum32) MeanFloat64(dst []float64) error { return mean(&s.s, dst) }
 
+// MeanFloat64At is MeanFloat64 of the elements [lo, lo+len(dst)) only, so
+// that the mean can be taken block by block without a whole float64 copy.
+func (s *Sum32) MeanFloat64At(lo int, dst []float64) error { return meanAt(&s.s, lo, dst) }
+
 // Add: see Sum32.Add.
 func (s *Sum64) Add(q []uint64, weight uint64) error { return s.s.add(q, weight) }
 
@@ -161,11 +165,19 @@ func (s *sum[T]) raw() []T {
 
 // mean writes signed(acc[i]) / (Scale · total) into dst.
 func mean[T Word, F float32 | float64](s *sum[T], dst []F) error {
+	if len(dst) != len(s.acc) {
+		return fmt.Errorf("fixedpoint: mean: %w: dst has %d elements, sum has %d", ErrLength, len(dst), len(s.acc))
+	}
+	return meanAt(s, 0, dst)
+}
+
+// meanAt is mean of the elements [lo, lo+len(dst)).
+func meanAt[T Word, F float32 | float64](s *sum[T], lo int, dst []F) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case len(dst) != len(s.acc):
-		return fmt.Errorf("fixedpoint: mean: %w: dst has %d elements, sum has %d", ErrLength, len(dst), len(s.acc))
+	case lo < 0 || lo+len(dst) > len(s.acc):
+		return fmt.Errorf("fixedpoint: mean: %w: elements [%d, %d) of a sum of %d", ErrLength, lo, lo+len(dst), len(s.acc))
 	case s.count == 0:
 		return fmt.Errorf("fixedpoint: mean: %w", ErrEmpty)
 	case s.total > MaxTotalWeight: // unreachable through Add
@@ -173,11 +185,11 @@ func mean[T Word, F float32 | float64](s *sum[T], dst []F) error {
 	}
 	d := s.p.Scale * float64(s.total)
 	shift := 64 - s.p.Bits
-	for i, v := range s.acc {
+	for i, v := range s.acc[lo : lo+len(dst)] {
 		signed := int64(uint64(v)<<shift) >> shift // two's complement of the low Bits bits
 		out := F(float64(signed) / d)
 		if math.IsInf(float64(out), 0) {
-			return &ElementError{Op: "mean", Index: i, Detail: "does not fit the output type", Err: ErrOutOfRange}
+			return &ElementError{Op: "mean", Index: lo + i, Detail: "does not fit the output type", Err: ErrOutOfRange}
 		}
 		dst[i] = out
 	}

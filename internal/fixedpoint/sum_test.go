@@ -434,3 +434,45 @@ func TestKernelSwap(t *testing.T) {
 		t.Fatal("swapped kernel gives a different sum")
 	}
 }
+
+// TestMeanAtMatchesMean takes the mean block by block, with blocks of odd
+// sizes, and compares it with the whole mean bit for bit; blocks outside
+// the sum are refused.
+func TestMeanAtMatchesMean(t *testing.T) {
+	p := Params{Bits: 32, Clip: 1, Scale: 1 << 10, MaxWeight: 100, MaxParticipants: 8}
+	const n = 1001
+	rng := rand.New(rand.NewPCG(3, 4))
+	s, err := NewSum32(n, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range 5 {
+		q := make([]uint32, n)
+		if err := Quantise32(q, randDelta(rng, n, p.Clip), 10, p, seeded(9, uint64(j))); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Add(q, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := make([]float64, n)
+	if err := s.MeanFloat64(want); err != nil {
+		t.Fatal(err)
+	}
+	for _, block := range []int{1, 7, 64, 1000, 1001} {
+		got := make([]float64, n)
+		for lo := 0; lo < n; lo += block {
+			if err := s.MeanFloat64At(lo, got[lo:min(lo+block, n)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("blocks of %d: mean differs from the whole mean", block)
+		}
+	}
+	for _, tc := range []struct{ lo, n int }{{-1, 2}, {1000, 2}, {n + 1, 0}} {
+		if err := s.MeanFloat64At(tc.lo, make([]float64, tc.n)); !errors.Is(err, ErrLength) {
+			t.Errorf("block [%d, %d): error %v, want ErrLength", tc.lo, tc.lo+tc.n, err)
+		}
+	}
+}

@@ -82,6 +82,9 @@ func Receive(ctx context.Context, r Receiver, want Expect) (*Downloaded, error) 
 }
 
 func decode(r Receiver, size int64, spec model.Spec) (*model.Model, [32]byte, error) {
+	if spec != nil {
+		return decodeFlat(r, size, spec)
+	}
 	var sum [32]byte
 	pr, pw := io.Pipe()
 	type result struct {
@@ -111,6 +114,31 @@ func decode(r Receiver, size int64, spec model.Spec) (*model.Model, [32]byte, er
 	}
 	copy(sum[:], h.Sum(nil))
 	return res.m, sum, nil
+}
+
+// decodeFlat decodes a model of a known spec as it arrives, into one flat
+// vector that backs all its tensors (model.ViewFlat): no second copy of the
+// model exists at any time, and the aggregator can update it in place.
+func decodeFlat(r Receiver, size int64, spec model.Spec) (*model.Model, [32]byte, error) {
+	var sum [32]byte
+	flat := make([]float32, spec.NumParams())
+	dec := model.NewStreamDecoder(spec, model.Limits{MaxTotalBytes: size}, func(off int, values []float32) error {
+		copy(flat[off:], values)
+		return nil
+	})
+	h := sha256.New()
+	if err := copyChunks(r, io.MultiWriter(h, dec), size); err != nil {
+		return nil, sum, err
+	}
+	if err := dec.Close(); err != nil {
+		return nil, sum, err
+	}
+	m, err := model.ViewFlat(spec, flat)
+	if err != nil {
+		return nil, sum, err
+	}
+	copy(sum[:], h.Sum(nil))
+	return m, sum, nil
 }
 
 func copyChunks(r Receiver, w io.Writer, size int64) error {
