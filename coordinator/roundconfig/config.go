@@ -43,7 +43,8 @@ type Config struct {
 type ModelSpec struct {
 	// Kind is the model family: logistic_regression.
 	Kind string `yaml:"kind"`
-	// Features is the number of input features, 1 to 1000000.
+	// Features is the number of input features, 1 to 50000000 (a logistic
+	// regression of 3 × features + 1 float32 parameters: 600 MB at most).
 	Features int `yaml:"features"`
 	// Init is how the round-0 weights are set: zeros or normal (small
 	// Gaussian values drawn from Seed).

@@ -12,7 +12,7 @@ import (
 // Limits of the values Validate accepts.
 const (
 	MaxRounds      = 100000
-	MaxFeatures    = 1000000
+	MaxFeatures    = 50_000_000
 	MaxLocalEpochs = 1000
 	MaxBatchSize   = 1000000
 	MaxLearnRate   = 10

@@ -42,7 +42,7 @@ func TestValidateBuiltInCode(t *testing.T) {
 		{"federation too long", func(c *Config) { c.Federation = strings.Repeat("a", 64) }, `federation: must be lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters, got "` + strings.Repeat("a", 64) + `"`},
 		{"rounds too many", func(c *Config) { c.Rounds = MaxRounds + 1 }, "rounds: must be between 1 and 100000, got 100001"},
 		{"model kind", func(c *Config) { c.Model.Kind = "logistic-regression" }, `model.kind: must be logistic_regression, got "logistic-regression" (did you mean "logistic_regression"?)`},
-		{"no features", func(c *Config) { c.Model.Features = 0 }, "model.features: must be between 1 and 1000000, got 0"},
+		{"no features", func(c *Config) { c.Model.Features = 0 }, "model.features: must be between 1 and 50000000, got 0"},
 		{"model init", func(c *Config) { c.Model.Init = "random" }, `model.init: must be zeros or normal, got "random"`},
 		{"min zero", func(c *Config) { c.Participants.Min = 0 }, "participants.min: must be between 1 and the number of expected participants (2), got 0"},
 		{"duplicate participant", func(c *Config) { c.Participants.Expected = []string{"a", "b", "a"} }, `participants.expected[2]: duplicate participant "a" (already listed as participants.expected[0])`},
