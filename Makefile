@@ -31,8 +31,21 @@ deps: ## Install what the build and tests need (Debian packages via scripts/deps
 	$(GO) mod download
 
 .PHONY: test
-test: deps vet check-generate ## Install deps, vet, check generated code, and run all tests with the race detector.
+test: deps vet check-generate deploy-check reproducible-check ## Install deps, vet, check generated code and deployment files, and run all tests with the race detector.
 	$(GO) test -race -timeout 15m ./...
+
+.PHONY: aggregator-digest
+aggregator-digest: ## Build the aggregator reproducibly (bin/reproducible/) and print its SHA-256, the digest auditors pin.
+	@./scripts/reproducible-build.sh confed-aggregator
+
+.PHONY: reproducible-check
+reproducible-check: ## Build the aggregator twice (other path, empty cache) and fail unless the digests match.
+	@./scripts/reproducible-check.sh
+
+.PHONY: deploy-check
+deploy-check: ## Check deploy/: manifests, kustomize overlays, Helm chart, policies, Dockerfiles, Ansible.
+	cd deploy/check && $(GO) vet ./... && $(GO) test -timeout 10m ./...
+	@./deploy/ansible/check.sh
 
 .PHONY: vet
 vet: ## Run go vet.

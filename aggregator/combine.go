@@ -57,8 +57,8 @@ func (r ringDelta) Delta(lo int, dst []float64) error { return r.sum.MeanFloat64
 func (s *Server) combine(rs *roundState) (strategy.DeltaSource, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	// The next model is made in place over the round's global model: a
-	// round is combined once.
+	// Combining spends the sum (the mean is taken in place): a round is
+	// combined once.
 	if rs.combined {
 		return nil, fmt.Errorf("round %d was already aggregated", rs.task.GetRound())
 	}
@@ -67,11 +67,14 @@ func (s *Server) combine(rs *roundState) (strategy.DeltaSource, error) {
 		if rs.ring.Count() == 0 {
 			return nil, errors.New("no fixed-point update was folded")
 		}
-		return ringDelta{rs.ring}, nil
+		return rs.withDP(ringDelta{rs.ring})
 	}
 	if rs.robust == nil {
 		mean, err := rs.acc.TakeMean() // the round ends here: reuse the sum
-		return strategy.SliceDelta(mean), err
+		if err != nil {
+			return nil, err
+		}
+		return rs.withDP(strategy.SliceDelta(mean))
 	}
 	n := rs.spill.Len()
 	if err := rs.robust.Validate(n); err != nil {
@@ -97,11 +100,11 @@ func (s *Server) combine(rs *roundState) (strategy.DeltaSource, error) {
 }
 
 // nextModel applies the server optimiser to the combined delta, in place:
-// the round's global model becomes the next model (the round ends here, and
-// a failed step leaves it untouched). The optimiser's state carries over
-// rounds only while each round starts from the model the optimiser produced
-// last; otherwise it starts afresh.
-func (s *Server) nextModel(rs *roundState, delta strategy.DeltaSource) (*model.Model, error) {
+// global, the round's global model, becomes the next model (a failed step
+// leaves it untouched). The optimiser's state carries over rounds only
+// while each round starts from the model the optimiser produced last;
+// otherwise it starts afresh.
+func (s *Server) nextModel(rs *roundState, global *model.Model, delta strategy.DeltaSource) (*model.Model, error) {
 	cfg := optimizerConfig(rs.task.GetParams(), rs.frozen)
 	if s.opt == nil || !sameOptimizer(s.optCfg, cfg) {
 		opt, err := strategy.NewOptimizer(cfg, rs.spec.NumParams())
@@ -112,39 +115,22 @@ func (s *Server) nextModel(rs *roundState, delta strategy.DeltaSource) (*model.M
 	} else if s.opt.Steps() > 0 && !bytes.Equal(s.optBase[:], rs.globalSHA[:]) {
 		s.opt.Reset()
 	}
-	flat, err := flatView(rs.global)
+	flat, err := flatView(global)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.opt.StepInPlace(flat, delta); err != nil {
 		return nil, fmt.Errorf("server optimiser %s: %w", cfg.Name, err)
 	}
-	return rs.global, nil
+	return global, nil
 }
 
 // flatView returns the vector that backs all of m's tensors in order (as
 // modelio decodes a model of a known spec), or a copy where they are not
 // one vector, then made to back m.
 func flatView(m *model.Model) ([]float32, error) {
-	n := m.NumParams()
-	if n == 0 {
-		return nil, nil
-	}
-	first := m.Tensors[0].Data
-	if cap(first) >= n {
-		flat := first[:n:n]
-		off := 0
-		contiguous := true
-		for _, t := range m.Tensors {
-			if len(t.Data) > 0 && &flat[off] != &t.Data[0] {
-				contiguous = false
-				break
-			}
-			off += len(t.Data)
-		}
-		if contiguous {
-			return flat, nil
-		}
+	if flat, ok := m.Backing(); ok {
+		return flat, nil
 	}
 	flat := m.Flat()
 	v, err := model.ViewFlat(m.Spec(), flat)

@@ -2,7 +2,10 @@ package aggregator
 
 import (
 	"path/filepath"
+	"time"
 
+	"github.com/confed/confed/internal/health"
+	"github.com/confed/confed/internal/metrics/metricscfg"
 	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/yamlcfg"
 )
@@ -12,6 +15,10 @@ const (
 	concurrentUpdatesLimit = 64
 	chunkSizeMin           = 4 * yamlcfg.KiB
 	chunkSizeMax           = 4 * yamlcfg.MiB
+	defaultStreamIdle      = yamlcfg.Duration(time.Minute)
+	defaultStreamTimeout   = yamlcfg.Duration(30 * time.Minute)
+	streamIdleTimeoutMax   = yamlcfg.Duration(time.Hour)
+	streamTimeoutMax       = yamlcfg.Duration(24 * time.Hour)
 )
 
 // Config is the aggregator's configuration file. Relative paths in the
@@ -30,6 +37,13 @@ type Config struct {
 	// ChunkSize is the size of the chunks models and updates are streamed
 	// in, 4KiB to 4MiB (default 1MiB).
 	ChunkSize yamlcfg.ByteSize `yaml:"chunk_size"`
+	// StreamIdleTimeout is the longest an update stream may go without a
+	// message (its header, then each chunk) before it is refused and its
+	// staging buffer freed (default 1m, at most 1h).
+	StreamIdleTimeout yamlcfg.Duration `yaml:"stream_idle_timeout"`
+	// StreamTimeout bounds one update stream from its header to its last
+	// chunk, however steadily it trickles (default 30m, at most 24h).
+	StreamTimeout yamlcfg.Duration `yaml:"stream_timeout"`
 	// SpillDir is where robust strategies keep the round's updates,
 	// encrypted under a key held only in memory (default: the system's
 	// temporary directory).
@@ -44,6 +58,11 @@ type Config struct {
 	Attestation provider.Policy `yaml:"attestation"`
 	// Log sets the level and format of the logs.
 	Log yamlcfg.LogConfig `yaml:"log"`
+	// HealthListen, if set, is a plaintext host:port for probes: gRPC
+	// health and GET /healthz, /readyz (internal/health). Off by default.
+	HealthListen string `yaml:"health_listen"`
+	// Metrics, if present, serves Prometheus metrics over plain HTTP.
+	Metrics metricscfg.Config `yaml:"metrics"`
 
 	loc *yamlcfg.Locator
 }
@@ -57,6 +76,8 @@ func Default() Config {
 		MaxConcurrentUpdates: 2,
 		MinUpdates:           2,
 		ChunkSize:            yamlcfg.MiB,
+		StreamIdleTimeout:    defaultStreamIdle,
+		StreamTimeout:        defaultStreamTimeout,
 		Log:                  yamlcfg.DefaultLog(),
 	}
 }
@@ -93,8 +114,12 @@ func (c Config) Validate() error {
 		c.TLS.Validate(l, "tls"),
 		yamlcfg.InRange(l, "max_concurrent_updates", c.MaxConcurrentUpdates, 1, concurrentUpdatesLimit),
 		yamlcfg.InRange(l, "chunk_size", c.ChunkSize, chunkSizeMin, chunkSizeMax),
+		yamlcfg.CheckDuration(l, "stream_idle_timeout", c.StreamIdleTimeout, streamIdleTimeoutMax),
+		yamlcfg.CheckDuration(l, "stream_timeout", c.StreamTimeout, streamTimeoutMax),
 		yamlcfg.InRange(l, "min_updates", c.MinUpdates, 1, 1000000),
 		provider.CheckPolicy(l, "attestation", c.Attestation),
 		c.Log.Validate(l, "log"),
+		health.CheckListen(l, "health_listen", c.HealthListen),
+		c.Metrics.Validate(l, "metrics"),
 	)
 }

@@ -55,12 +55,12 @@ func TestConfigLoad(t *testing.T) {
 	}{
 		{"defaults, relative TLS paths", configTestYAML, func(conf string) Config {
 			return Config{Listen: "127.0.0.1:7444", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
-				MaxConcurrentUpdates: 2, MinUpdates: 2, ChunkSize: yamlcfg.MiB, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}, Attestation: provider.Policy{TEE: "simulated"}}
+				MaxConcurrentUpdates: 2, MinUpdates: 2, ChunkSize: yamlcfg.MiB, StreamIdleTimeout: defaultStreamIdle, StreamTimeout: defaultStreamTimeout, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}, Attestation: provider.Policy{TEE: "simulated"}}
 		}},
 		{"every key set", configTestYAML + "listen: 0.0.0.0:0\nmax_concurrent_updates: 64\nchunk_size: 4KiB\nlog: {level: warn, format: json}\n",
 			func(conf string) Config {
 				return Config{Listen: "0.0.0.0:0", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
-					MaxConcurrentUpdates: 64, MinUpdates: 2, ChunkSize: 4 * yamlcfg.KiB, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}, Attestation: provider.Policy{TEE: "simulated"}}
+					MaxConcurrentUpdates: 64, MinUpdates: 2, ChunkSize: 4 * yamlcfg.KiB, StreamIdleTimeout: defaultStreamIdle, StreamTimeout: defaultStreamTimeout, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}, Attestation: provider.Policy{TEE: "simulated"}}
 			}},
 		{"chunk size in bytes", configTestYAML + "chunk_size: 4194304\n", func(conf string) Config {
 			c := Default()
@@ -143,7 +143,7 @@ func TestConfigDefaultNeedsCoordinatorAndTLS(t *testing.T) {
 		"tls.cert: missing: expected the path of this daemon's PEM certificate",
 		"tls.key: missing: expected the path of this daemon's PEM private key",
 		"tls.ca: missing: expected the path of the federation's PEM CA certificate",
-		"attestation.tee: want sev-snp, tdx, sgx or simulated (INSECURE)",
+		"attestation.tee: want sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca, nvidia-gpu or simulated (INSECURE)",
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("Default().Validate() =\n%v\nwant\n%s", err, want)

@@ -13,7 +13,7 @@ import (
 )
 
 // publish signs m as the result of task t and streams it to the coordinator.
-func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *model.Model, parent []byte, contribs []*confedv1.Contribution) ([32]byte, error) {
+func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *model.Model, parent []byte, contribs []*confedv1.Contribution, priv *confedv1.PrivacyApplied) ([32]byte, error) {
 	size, sum, err := modelio.Digest(m)
 	if err != nil {
 		return sum, err
@@ -22,7 +22,8 @@ func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *mo
 		Federation: s.federation, Round: t.GetRound(), ModelSha256: sum[:], ModelSize: uint64(size),
 		ParentSha256: parent, Contributions: contribs, ConfigSha256: t.GetConfigSha256(),
 		TeeKind: s.claims.Kind, Insecure: s.claims.Insecure, CreatedAt: timestamppb.Now(),
-		Strategy: strategyName(t.GetParams()),
+		Strategy: strategyName(t.GetParams()), Privacy: priv,
+		Tree: s.tree.manifestRecords(t.GetRound()),
 	}
 	signed, err := s.signer.Sign(mf)
 	if err != nil {

@@ -23,31 +23,6 @@ func ringParams(fp *confedv1.FixedPoint) fixedpoint.Params {
 	return fixedpoint.FromWire(fp.GetBits(), fp.GetClip(), fp.GetScale(), fp.GetMaxWeight(), fp.GetMaxParticipants())
 }
 
-// ringPool bounds the staging buffers of ring updates, like fedavg's pool.
-type ringPool chan []uint32
-
-func newRingPool(k, n int) ringPool {
-	p := make(ringPool, k)
-	for range k {
-		p <- make([]uint32, n)
-	}
-	return p
-}
-
-func (p ringPool) get(ctx context.Context) ([]uint32, error) {
-	select {
-	case b := <-p:
-		return b, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (p ringPool) put(b []uint32) {
-	clear(b)
-	p <- b
-}
-
 // ringIngest decodes a U32 safetensors update into a staging buffer while
 // hashing it.
 type ringIngest struct {
@@ -101,11 +76,11 @@ func (r *ringIngest) finish(declared []byte, weight uint64, p fixedpoint.Params)
 
 // receiveRing ingests a fixed-point update.
 func (s *Server) receiveRing(ctx context.Context, rs *roundState, name string, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer) *confedv1.SubmitUpdateResponse {
-	buf, err := rs.ringPool.get(ctx)
+	buf, err := rs.ringPool.Get(ctx)
 	if err != nil {
 		return s.report(rs, name, h, nil, fmt.Errorf("waiting for a staging buffer: %w", err))
 	}
-	defer rs.ringPool.put(buf)
+	defer rs.ringPool.Put(buf)
 	in := newRingIngest(rs.spec, buf)
 	if err := s.openStream(rs, name, h, srv, in.write); err != nil {
 		return s.report(rs, name, h, nil, err)

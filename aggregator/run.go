@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/confed/confed/internal/atls"
+	"github.com/confed/confed/internal/health"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/manifest"
 	"github.com/confed/confed/internal/pki"
@@ -37,6 +38,9 @@ type Options struct {
 	Logger               *slog.Logger
 	Listener             net.Listener
 	OnListen             func(net.Addr)
+	// OnMetricsListen, if set, is called with the metrics listener's
+	// address once it serves.
+	OnMetricsListen func(net.Addr)
 }
 
 // Server is a running aggregator.
@@ -53,9 +57,12 @@ type Server struct {
 	hooks      provider.Hooks
 	ctrl       confedv1.AggregatorControlClient
 	fed        confedv1.FederationClient
+	metrics    *aggMetrics // nil: not instrumented
 
 	mu  sync.Mutex
 	cur *roundState
+	// tree is the round's role in an aggregation tree (tree.go).
+	tree treeHolder
 
 	// opt is the server optimiser, whose state carries over rounds; optBase
 	// is the hash of the model it produced last.
@@ -70,19 +77,31 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	tuneGC()
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
+	chk, stopProbe, err := health.Open(cfg.HealthListen, confedv1.Aggregator_ServiceDesc.ServiceName, "checking its own TEE evidence")
+	if err != nil {
+		return err
+	}
+	defer stopProbe()
 	s, err := newServer(ctx, cfg, opts, log)
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := s.instrument(cfg.Metrics, opts.OnMetricsListen)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	chk.SetReady(false, "no stream to the coordinator")
 	serverTLS, err := pki.ServerTLS(pki.Files(cfg.TLS))
 	if err != nil {
 		return fmt.Errorf("aggregator TLS: %w", err)
 	}
-	conn, err := dial(cfg.Coordinator, pki.Files(cfg.TLS))
+	conn, err := dial(cfg.Coordinator, pki.Files(cfg.TLS), append(s.metrics.dialOptions(), grpc.WithStreamInterceptor(readiness(chk)))...)
 	if err != nil {
 		return err
 	}
@@ -106,10 +125,13 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("attested transport: %w", err)
 	}
-	srv := grpc.NewServer(grpc.Creds(creds),
+	srv := grpc.NewServer(append(s.metrics.serverOptions(), grpc.Creds(creds),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}))
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(streamWindow))...)
 	confedv1.RegisterAggregatorServer(srv, s)
+	confedv1.RegisterTreeAggregatorServer(srv, &treeService{s: s})
+	chk.Register(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
 	log.Info("aggregator serving", "addr", lis.Addr().String(), "federation", s.federation,
@@ -180,7 +202,7 @@ func (s *Server) logHandshake(ev atls.Event) {
 	s.log.Debug("attested handshake", logging.KeyAddr, fmt.Sprint(ev.Remote), logging.KeyPeer, ev.Info.PeerIdentity.String())
 }
 
-func dial(addr string, files pki.Files) (*grpc.ClientConn, error) {
+func dial(addr string, files pki.Files, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("coordinator address %q: %w", addr, err)
@@ -189,6 +211,6 @@ func dial(addr string, files pki.Files) (*grpc.ClientConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client TLS: %w", err)
 	}
-	return grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}))
+	return grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true})}, extra...)...)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/confed/confed/aggregator/fedavg"
 	"github.com/confed/confed/aggregator/strategy"
@@ -16,9 +17,12 @@ import (
 )
 
 // roundState is what the aggregator holds for the round it is collecting.
+//
+// It does not hold the round's global model while updates arrive (only
+// its hash): closeRound downloads it again, so that collection needs memory
+// for the sum and the staging buffers alone.
 type roundState struct {
 	task      *confedv1.AggregationTask
-	global    *model.Model
 	globalSHA [32]byte
 	spec      model.Spec
 	pool      *fedavg.BufferPool
@@ -39,14 +43,18 @@ type roundState struct {
 	// ring, in fixed-point training rounds, is the exact sum of the
 	// quantised updates; ringPool bounds their staging buffers.
 	ring     *fixedpoint.Sum32
-	ringPool ringPool
+	ringPool *fedavg.Pool[uint32]
+	// dp is the round's central differential privacy (nil: none; dp.go),
+	// dpApplied what it did, for the manifest.
+	dp        *dpRound
+	dpApplied *confedv1.PrivacyApplied
 
 	mu     sync.Mutex
 	acc    *fedavg.Accumulator
 	folded map[string]*confedv1.Contribution
 	closed bool // CLOSE or ABORT received: no new streams
-	// combined is set when the round's updates are combined into the next
-	// model, which replaces the global model in place.
+	// combined is set when the round's updates are combined (which spends
+	// the sum).
 	combined bool
 	changed  chan struct{}
 }
@@ -73,19 +81,21 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 		return nil, fmt.Errorf("round key: %w", err)
 	}
 	var ring *fixedpoint.Sum32
-	var rp ringPool
+	var rp *fedavg.Pool[uint32]
 	if fp := task.GetParams().GetFixedPoint(); fp != nil && !statisticsRound(global) {
 		if ring, err = fixedpoint.NewSum32(spec.NumParams(), ringParams(fp)); err != nil {
 			return nil, fmt.Errorf("fixed point: %w", err)
 		}
-		rp = newRingPool(buffers, spec.NumParams())
+		if rp, err = fedavg.NewPool[uint32](spec.NumParams(), buffers); err != nil {
+			return nil, err
+		}
 	}
 	var acc *fedavg.Accumulator
 	if ring == nil { // a fixed-point round needs no float64 sum
 		acc = fedavg.NewAccumulator(spec)
 	}
 	return &roundState{
-		task: task, global: global, globalSHA: sha, spec: spec, pool: pool, key: key,
+		task: task, globalSHA: sha, spec: spec, pool: pool, key: key,
 		frozen: frozen, robust: robust, spill: spill, ring: ring, ringPool: rp,
 		acc: acc, folded: map[string]*confedv1.Contribution{},
 		changed: make(chan struct{}),
@@ -98,6 +108,11 @@ func (r *roundState) fold(c *confedv1.Contribution, values []float32) error {
 	defer r.mu.Unlock()
 	if _, dup := r.folded[c.GetParticipant()]; dup {
 		return fmt.Errorf("update of %q already folded", c.GetParticipant())
+	}
+	if r.dp != nil {
+		if err := r.dp.foldFloat(values, float64(c.GetNumExamples())); err != nil {
+			return err
+		}
 	}
 	if bound := r.task.GetParams().GetClipNorm(); bound > 0 {
 		if _, _, err := strategy.ClipNormExcept(values, bound, r.frozen); err != nil {
@@ -130,6 +145,11 @@ func (r *roundState) foldRing(c *confedv1.Contribution, q []uint32) error {
 	defer r.mu.Unlock()
 	if _, dup := r.folded[c.GetParticipant()]; dup {
 		return fmt.Errorf("update of %q already folded", c.GetParticipant())
+	}
+	if r.dp != nil {
+		if err := r.dp.foldRing(q, c.GetNumExamples(), ringParams(r.task.GetParams().GetFixedPoint())); err != nil {
+			return err
+		}
 	}
 	if err := r.ring.Add(q, c.GetNumExamples()); err != nil {
 		return err
@@ -193,4 +213,24 @@ func (r *roundState) contributions(include []string) ([]*confedv1.Contribution, 
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// stagingDrainWait bounds how long closing a round waits for the staging
+// buffers still in use (the included updates' handlers replying to their
+// participants, late streams being refused) before it goes on.
+const stagingDrainWait = 5 * time.Second
+
+// releaseStaging frees the staging buffers once the round stops collecting
+// and waits, at most stagingDrainWait, until none is in use: updates still
+// streaming are refused, and a buffer still in use is dropped when its
+// stream ends.
+func (r *roundState) releaseStaging(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, stagingDrainWait)
+	defer cancel()
+	r.pool.Release()
+	if r.ringPool != nil {
+		r.ringPool.Release()
+		_ = r.ringPool.Drained(ctx) // a late stream only delays when its memory is freed
+	}
+	_ = r.pool.Drained(ctx)
 }

@@ -34,33 +34,44 @@ func (s *Server) SubmitUpdate(srv confedv1.Aggregator_SubmitUpdateServer) error 
 	if err != nil {
 		return status.Error(codes.PermissionDenied, err.Error())
 	}
-	first, err := srv.Recv()
+	first, err := s.recvHeader(srv)
+	if errors.Is(err, errStreamIdle) {
+		s.log.Warn("update refused", logging.KeyParticipant, id.Name, logging.KeyReason, err)
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
 	if err != nil {
 		return status.Errorf(codes.InvalidArgument, "receiving update header: %v", err)
 	}
 	h := first.GetHeader()
 	rs, err := s.checkMember(id.Name, h)
 	if err != nil {
+		s.metrics.refuseErr(err)
 		s.log.Warn("update refused", logging.KeyParticipant, id.Name, logging.KeyReason, err)
 		return status.Error(codes.PermissionDenied, err.Error())
 	}
 	if err := checkAttested(ctx, rs, id.Name); err != nil {
+		s.metrics.refuse("not_attested")
 		s.log.Warn("update refused", logging.KeyParticipant, id.Name, logging.KeyReason, err)
 		return status.Error(codes.PermissionDenied, err.Error())
 	}
 	rs, err = s.checkHeader(rs, h)
 	if err != nil {
+		s.metrics.refuseErr(err)
 		s.log.Warn("update refused", logging.KeyParticipant, id.Name, logging.KeyReason, err)
 		return status.Error(codes.FailedPrecondition, err.Error())
 	}
 	adm, err := s.ctrl.AdmitSubmission(ctx, &confedv1.AdmitRequest{Round: h.GetRound(), Participant: id.Name, NumExamples: h.GetNumExamples()})
 	if err != nil {
+		s.metrics.refuse("coordinator_unavailable")
 		return status.Errorf(codes.Unavailable, "asking the coordinator to admit the update: %v", err)
 	}
 	if !adm.GetAdmitted() {
+		s.metrics.refuse("not_admitted")
 		return status.Error(codes.FailedPrecondition, adm.GetReason())
 	}
+	streamDone := s.metrics.streamStarted()
 	resp := s.receive(ctx, rs, id.Name, h, srv)
+	streamDone(resp.GetAccepted())
 	if !resp.GetAccepted() {
 		s.log.Warn("update refused", logging.KeyRound, h.GetRound(), logging.KeyParticipant, id.Name, logging.KeyReason, resp.GetReason())
 	}
@@ -171,15 +182,61 @@ func (s *Server) openStream(rs *roundState, name string, h *confedv1.UpdateHeade
 		defer close(plain)
 		recvErr = receivePlain(op, h, srv, plain, done)
 	}()
-	for data := range plain {
-		if err := write(data); err != nil {
+	// A sender that stalls, or trickles for longer than stream_timeout,
+	// loses its staging buffer: the deadlines bound how long one stream
+	// can hold it.
+	idle := time.NewTimer(s.cfg.StreamIdleTimeout.Std())
+	defer idle.Stop()
+	whole := time.NewTimer(s.cfg.StreamTimeout.Std())
+	defer whole.Stop()
+	for {
+		var err error
+		select {
+		case data, ok := <-plain:
+			if !ok {
+				return recvErr
+			}
+			err = write(data)
+			idle.Reset(s.cfg.StreamIdleTimeout.Std())
+		case <-idle.C:
+			err = fmt.Errorf("%w: no chunk within %s (stream_idle_timeout)", errStreamIdle, s.cfg.StreamIdleTimeout)
+		case <-whole.C:
+			err = fmt.Errorf("%w: the stream took longer than %s (stream_timeout)", errStreamIdle, s.cfg.StreamTimeout)
+		}
+		if err != nil {
 			// Stop the receiver; it ends when the handler returns and gRPC
 			// cancels the stream, if it is blocked receiving.
 			close(done)
 			return err
 		}
 	}
-	return recvErr
+}
+
+// errStreamIdle marks a stream refused by stream_idle_timeout or
+// stream_timeout.
+var errStreamIdle = errors.New("stream_timeout")
+
+// recvHeader receives the first message of an update stream, waiting at
+// most stream_idle_timeout for it.
+func (s *Server) recvHeader(srv confedv1.Aggregator_SubmitUpdateServer) (*confedv1.SubmitUpdateRequest, error) {
+	type recv struct {
+		msg *confedv1.SubmitUpdateRequest
+		err error
+	}
+	got := make(chan recv, 1)
+	go func() {
+		// Ends when the handler returns: gRPC then cancels the stream.
+		msg, err := srv.Recv()
+		got <- recv{msg, err}
+	}()
+	t := time.NewTimer(s.cfg.StreamIdleTimeout.Std())
+	defer t.Stop()
+	select {
+	case r := <-got:
+		return r.msg, r.err
+	case <-t.C:
+		return nil, fmt.Errorf("%w: no update header within %s (stream_idle_timeout)", errStreamIdle, s.cfg.StreamIdleTimeout)
+	}
 }
 
 // receivePlain receives and opens sealed chunks into out until the stream
@@ -234,7 +291,10 @@ func (s *Server) report(rs *roundState, name string, h *confedv1.UpdateHeader, o
 		res.Reason = ingestErr.Error()
 	} else {
 		res.Accepted = true
-		res.UpdateSha256 = out.sha[:]
+		// A copy: the contribution made from res outlives the round's
+		// folds, and a slice of out.sha would keep out, its fold closure and
+		// the staging buffer it holds alive until the round is dropped.
+		res.UpdateSha256 = slices.Clone(out.sha[:])
 		res.Bytes = uint64(out.bytes)
 		res.UpdateNorm = out.norm
 	}
@@ -242,19 +302,24 @@ func (s *Server) report(rs *roundState, name string, h *confedv1.UpdateHeader, o
 	defer cancel()
 	ack, err := s.ctrl.ReportSubmission(ctx, res)
 	if err != nil {
+		s.metrics.refuse("coordinator_unavailable")
 		return &confedv1.SubmitUpdateResponse{Reason: fmt.Sprintf("the coordinator could not be told of the update: %v", err)}
 	}
 	if !res.GetAccepted() {
+		s.metrics.refuseErr(ingestErr)
 		return &confedv1.SubmitUpdateResponse{Reason: res.GetReason()}
 	}
 	if !ack.GetInclude() {
+		s.metrics.refuse("not_included")
 		return &confedv1.SubmitUpdateResponse{Reason: ack.GetReason(), UpdateSha256: res.GetUpdateSha256()}
 	}
 	c := &confedv1.Contribution{Participant: name, NumExamples: h.GetNumExamples(), UpdateSha256: res.GetUpdateSha256()}
 	if err := out.fold(c); err != nil {
 		s.log.Error("folding an included update", logging.KeyParticipant, name, logging.KeyErr, err)
+		s.metrics.refuse("fold_failed")
 		return &confedv1.SubmitUpdateResponse{Reason: err.Error()}
 	}
 	s.log.Info("update folded", logging.KeyRound, h.GetRound(), logging.KeyParticipant, name, "num_examples", h.GetNumExamples())
+	s.metrics.accept(name)
 	return &confedv1.SubmitUpdateResponse{Accepted: true, UpdateSha256: res.GetUpdateSha256()}
 }

@@ -70,12 +70,15 @@ func (s *Server) handle(ctx context.Context, t *confedv1.AggregationTask) {
 		err = s.openRound(ctx, t)
 	case confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_CLOSE:
 		err = s.closeRound(ctx, t)
+		defer releaseMemory()
 	case confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_ABORT:
 		s.log.Warn("round aborted by the coordinator", logging.KeyRound, t.GetRound(), logging.KeyReason, t.GetReason())
 		s.dropRound(t.GetReason())
+		defer releaseMemory()
 	default:
 		err = fmt.Errorf("unknown task kind %v", t.GetKind())
 	}
+	s.metrics.taskDone(t, err)
 	if err != nil {
 		s.log.Error("task failed", logging.KeyRound, t.GetRound(), "task", t.GetKind().String(), logging.KeyErr, err)
 		s.dropRound(err.Error())
@@ -97,34 +100,27 @@ func (s *Server) initModel(ctx context.Context, t *confedv1.AggregationTask) err
 	if err != nil {
 		return fmt.Errorf("initial model: %w", err)
 	}
-	_, err = s.publish(ctx, t, m, nil, nil)
+	_, err = s.publish(ctx, t, m, nil, nil, nil)
 	return err
 }
 
 func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) error {
-	shape, err := specOf(t)
+	d, err := s.downloadGlobal(ctx, t)
 	if err != nil {
-		return fmt.Errorf("model spec: %w", err)
-	}
-	stream, err := s.fed.DownloadModel(ctx, &confedv1.DownloadModelRequest{Round: proto.Uint64(t.GetGlobalRound()), ChunkSize: uint32(s.cfg.ChunkSize)})
-	if err != nil {
-		return fmt.Errorf("downloading global model of round %d: %w", t.GetGlobalRound(), err)
-	}
-	d, err := modelio.Receive(ctx, stream, modelio.Expect{
-		Federation: s.federation, Verifier: s.verifier, Spec: shape.Spec(), SHA256: t.GetGlobalModelSha256(),
-		MaxBytes: model.SafetensorsSize(shape.Spec()),
-	})
-	if err != nil {
-		return fmt.Errorf("global model of round %d: %w", t.GetGlobalRound(), err)
+		return err
 	}
 	s.dropRound("a new round opens")
 	rs, err := newRoundState(t, d.Model, d.SHA256, s.cfg.MaxConcurrentUpdates, s.cfg.SpillDir)
 	if err != nil {
 		return err
 	}
+	if rs.dp, err = newDPRound(t.GetParams().GetPrivacy(), rs.frozen, statisticsRound(d.Model)); err != nil {
+		return err
+	}
 	if rs.participants, err = s.participantVerifier(t.GetParticipantPolicy()); err != nil {
 		return err
 	}
+	s.tree.open(t)
 	s.mu.Lock()
 	s.cur = rs
 	s.mu.Unlock()
@@ -138,6 +134,9 @@ func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) err
 func (s *Server) closeRound(ctx context.Context, t *confedv1.AggregationTask) error {
 	rs, err := s.round(t.GetRound())
 	if err != nil {
+		return err
+	}
+	if done, err := s.closeTree(ctx, t, rs); done {
 		return err
 	}
 	rs.mu.Lock()
@@ -155,20 +154,50 @@ func (s *Server) closeRound(ctx context.Context, t *confedv1.AggregationTask) er
 	if err != nil {
 		return err
 	}
+	rs.releaseStaging(ctx)
+	releaseMemory() // before the global model is downloaded again
+	global, err := s.downloadGlobal(ctx, rs.task)
+	if err != nil {
+		return err
+	}
 	delta, err := s.combine(rs)
 	if err != nil {
 		return fmt.Errorf("aggregating: %w", err)
 	}
-	next, err := s.nextModel(rs, delta)
+	next, err := s.nextModel(rs, global.Model, delta)
 	if err != nil {
 		return fmt.Errorf("aggregating: %w", err)
 	}
 	s.dropRound("")
-	sum, err := s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs)
+	sum, err := s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs, rs.dpApplied)
 	if err == nil {
 		s.optBase = sum
 	}
 	return err
+}
+
+// downloadGlobal downloads the global model that round task t starts
+// from and verifies its signature, evidence, hash and shape. The round
+// downloads it twice: when it opens (to check it and learn whether the
+// round collects feature statistics) and when it closes (to build the next
+// model on), so as not to hold it in memory while updates arrive.
+func (s *Server) downloadGlobal(ctx context.Context, t *confedv1.AggregationTask) (*modelio.Downloaded, error) {
+	shape, err := specOf(t)
+	if err != nil {
+		return nil, fmt.Errorf("model spec: %w", err)
+	}
+	stream, err := s.fed.DownloadModel(ctx, &confedv1.DownloadModelRequest{Round: proto.Uint64(t.GetGlobalRound()), ChunkSize: uint32(s.cfg.ChunkSize)})
+	if err != nil {
+		return nil, fmt.Errorf("downloading global model of round %d: %w", t.GetGlobalRound(), err)
+	}
+	d, err := modelio.Receive(ctx, stream, modelio.Expect{
+		Federation: s.federation, Verifier: s.verifier, Spec: shape.Spec(), SHA256: t.GetGlobalModelSha256(),
+		MaxBytes: model.SafetensorsSize(shape.Spec()),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("global model of round %d: %w", t.GetGlobalRound(), err)
+	}
+	return d, nil
 }
 
 // participantVerifier builds the verifier of the round's participant
@@ -203,10 +232,15 @@ func (v roundVerifier) Verify(ctx context.Context, ev tee.Evidence, reportData [
 	v.s.mu.Lock()
 	rs := v.s.cur
 	v.s.mu.Unlock()
+	if ok, claims, err := v.s.treeVerify(ctx, rs, ev, reportData); ok {
+		return claims, err
+	}
 	if rs == nil || rs.participants == nil {
 		return tee.Claims{}, errors.New("no open round asks participants to attest")
 	}
-	return rs.participants.Verify(ctx, ev, reportData)
+	claims, err := rs.participants.Verify(ctx, ev, reportData)
+	v.s.metrics.verified("participant", ev.Kind, err)
+	return claims, err
 }
 
 // binding is what the aggregator binds into the evidence of each attested

@@ -180,6 +180,13 @@ func MaybeRunChild() {
 	if spec == "" {
 		return
 	}
+	if js, ok := strings.CutPrefix(spec, aggChildPrefix); ok {
+		if err := runAggChild(js); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	res, err := runChild(spec)
 	code := 0
 	if err != nil {
@@ -312,13 +319,17 @@ func ingestGenerated(pool *fedavg.BufferPool, acc *fedavg.Accumulator, spec mode
 // model of spec: the 8-byte length and the JSON header. It asks
 // model.WriteRawSafetensors for them and stops it before the data, which
 // it is given (never read, never touched) only because it checks the length.
-func safetensorsPrefix(spec model.Spec) ([]byte, error) {
+func safetensorsPrefix(spec model.Spec) ([]byte, error) { return rawPrefix(spec, model.F32) }
+
+// rawPrefix is safetensorsPrefix for tensors of dtype.
+func rawPrefix(spec model.Spec, dtype model.Dtype) ([]byte, error) {
 	w := &firstWrite{}
-	_, err := model.WriteRawSafetensors(w, spec, model.F32, make([]byte, 4*spec.NumParams()))
+	data := int64(dtype.Size()) * int64(spec.NumParams())
+	_, err := model.WriteRawSafetensors(w, spec, dtype, make([]byte, data))
 	if !errors.Is(err, errFirstWrite) {
 		return nil, fmt.Errorf("safetensors header: %v", err)
 	}
-	if want := model.SafetensorsSize(spec) - 4*int64(spec.NumParams()); int64(len(w.b)) != want {
+	if want := model.SafetensorsSizeOf(spec, dtype) - data; int64(len(w.b)) != want {
 		return nil, fmt.Errorf("safetensors header of %d bytes, want %d", len(w.b), want)
 	}
 	return w.b, nil
@@ -335,17 +346,24 @@ func (w *firstWrite) Write(p []byte) (int, error) {
 
 // updateReader generates the canonical safetensors encoding of an update of
 // d float32 values (|v| < 0.01, xorshift64* from seed) without holding it:
-// the header, then the values, encoded 16Ki at a time.
+// the header, then the values, encoded 16Ki at a time. A ring reader
+// generates fixed-point values instead: uint32 two's complement of
+// integers in [-512, 512).
 type updateReader struct {
 	pend []byte // bytes produced and not yet read
 	hdr  []byte
 	left int // values not yet produced
 	s    uint64
 	vals []byte
+	ring bool
 }
 
 func newUpdateReader(hdr []byte, d int, seed uint64) *updateReader {
-	return &updateReader{hdr: hdr, left: d, s: seed*0x9e3779b97f4a7c15 | 1, vals: make([]byte, 4*(16<<10))}
+	return newGenReader(hdr, d, seed, false)
+}
+
+func newGenReader(hdr []byte, d int, seed uint64, ring bool) *updateReader {
+	return &updateReader{hdr: hdr, left: d, s: seed*0x9e3779b97f4a7c15 | 1, vals: make([]byte, 4*(16<<10)), ring: ring}
 }
 
 func (g *updateReader) Read(p []byte) (int, error) {
@@ -362,8 +380,12 @@ func (g *updateReader) Read(p []byte) (int, error) {
 					s ^= s >> 12
 					s ^= s << 25
 					s ^= s >> 27
-					v := float32(int32((s*0x2545f4914f6cdd1d)>>32)) * (0.01 / (1 << 31))
-					binary.LittleEndian.PutUint32(g.vals[4*j:], math.Float32bits(v))
+					r := s * 0x2545f4914f6cdd1d
+					word := math.Float32bits(float32(int32(r>>32)) * (0.01 / (1 << 31)))
+					if g.ring {
+						word = uint32(int32(r>>54) - 512)
+					}
+					binary.LittleEndian.PutUint32(g.vals[4*j:], word)
 				}
 				g.s, g.left, g.pend = s, g.left-k, g.vals[:4*k]
 			default:

@@ -63,6 +63,10 @@ func Notes() map[string]string {
 //	Flower/fold/N=<n>,d=<d>    fold of n decoded updates, then Apply     baseline Flower/numpy, once
 //	                           (what numpy's aggregate() does: no hashing, decoding or checks)
 //	Peak/confed/N=<n>,d=<d>    a child process ingesting and folding n   baseline the first Peak row, once
+//	Aggregator/<mode>-k<k>/N=<n>,d=<d>  the real aggregator in a child process with k staging
+//	                           buffers, n participants submitting over loopback: its peak RSS
+//	                           in the training round (float: float32 updates, ring: fixed point);
+//	                           baseline the first row of the mode, once
 //	Stream/grpc-tls/F=<f>      bare gRPC client stream over TLS 1.3      reference
 //	Stream/confed/F=<f>        attested, sealed SubmitUpdate to a real   baseline Stream/grpc-tls
 //	                           coordinator + aggregator
@@ -86,6 +90,24 @@ func scaleCases(s Sizes) []Case {
 			cases = append(cases, Case{Name: name, Baseline: base, Once: true, Bench: func(b *testing.B) { PeakConfed(b, n, d) }})
 			if base == "" {
 				base = name
+			}
+		}
+	}
+	if d := s.PeakD; d > 0 {
+		// The aggregator's default of 2 staging buffers in both modes, and
+		// the smallest memory it can work in: fixed point, 1 buffer.
+		for _, v := range []struct {
+			mode string
+			k    int
+		}{{"float", PeakStaging}, {"ring", PeakStaging}, {"ring", 1}} {
+			base := ""
+			for _, n := range s.PeakN {
+				name := fmt.Sprintf("Aggregator/%s-k%d/N=%d,d=%s", v.mode, v.k, n, Label(d))
+				cases = append(cases, Case{Name: name, Baseline: base, Once: true,
+					Bench: func(b *testing.B) { PeakAggregator(b, n, d, v.k, v.mode == "ring") }})
+				if base == "" {
+					base = name
+				}
 			}
 		}
 	}

@@ -24,9 +24,10 @@ func TestMain(m *testing.M) {
 //
 //	go test -run '^$' -bench 'Flower' ./bench/
 //	go test -run '^$' -short -bench 'Stream' ./bench/
-func BenchmarkFlower(b *testing.B) { runGroup(b, "Flower") }
-func BenchmarkPeak(b *testing.B)   { runGroup(b, "Peak") }
-func BenchmarkStream(b *testing.B) { runGroup(b, "Stream") }
+func BenchmarkFlower(b *testing.B)     { runGroup(b, "Flower") }
+func BenchmarkPeak(b *testing.B)       { runGroup(b, "Peak") }
+func BenchmarkAggregator(b *testing.B) { runGroup(b, "Aggregator") }
+func BenchmarkStream(b *testing.B)     { runGroup(b, "Stream") }
 
 // TestCheckOnce: a row that runs once needs a baseline that runs once too,
 // or its ratio would compare runs of different rounds.
@@ -99,4 +100,4 @@ func TestPeakChild(t *testing.T) {
 
 // scaleGroups are the groups whose Benchmark functions are above, for
 // TestSuiteShapes.
-var scaleGroups = []string{"Flower", "Peak", "Stream"}
+var scaleGroups = []string{"Flower", "Peak", "Aggregator", "Stream"}

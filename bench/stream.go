@@ -259,7 +259,7 @@ func StreamConfed(b *testing.B, f int) {
 		}
 		t := pending[0]
 		pending = pending[1:]
-		if err := fed.submit(ctx, t, enc, sum); err != nil {
+		if err := fed.submit(ctx, t, bytes.NewReader(enc), int64(len(enc)), sum, 100); err != nil {
 			Fatal(b, "%s, round %d: %v%s", t.participant, t.task.GetRound(), err, fed.logs.String())
 		}
 		pending = append(pending, fed.readyTasks()...)
@@ -311,7 +311,7 @@ func startStreamFederation(f int) (fed *streamFed, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	fed = &streamFed{pki: p, cancel: cancel, errs: make(chan error, 4), logs: &logTail{},
 		tasks: make(chan trainTask, 4*streamParticipants), aggTLS: map[string]*tls.Config{},
-		verifier: simulated.NewVerifier(tee.Options{AllowInsecureSimulated: true})}
+		verifier: simulatedVerifier()}
 	defer func() {
 		if err != nil {
 			fed.stop()
@@ -364,28 +364,39 @@ func startStreamFederation(f int) (fed *streamFed, err error) {
 		return aggregator.Run(ctx, acfg, aggregator.Options{InsecureSimulatedTEE: true, Listener: aggLis,
 			Logger: log.With("daemon", "aggregator")})
 	})
+	return fed, fed.watchAll(ctx, coordLis.Addr().String(), names)
+}
+
+// watchAll issues the participants' credentials and watches their tasks
+// at the coordinator at addr.
+func (fed *streamFed) watchAll(ctx context.Context, addr string, names []string) error {
 	for _, name := range names {
-		files, err := p.issue(pki.RoleParticipant, name)
+		files, err := fed.pki.issue(pki.RoleParticipant, name)
 		if err != nil {
-			return fed, err
+			return err
 		}
 		if fed.aggTLS[name], err = pki.ClientTLSFor(files, "127.0.0.1", pki.RoleAggregator); err != nil {
-			return fed, err
+			return err
 		}
 		coordTLS, err := pki.ClientTLSFor(files, "127.0.0.1", pki.RoleCoordinator)
 		if err != nil {
-			return fed, err
+			return err
 		}
-		conn, err := grpc.NewClient(coordLis.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(coordTLS)))
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(coordTLS)))
 		if err != nil {
-			return fed, err
+			return err
 		}
 		fed.run(func() error {
 			defer conn.Close()
 			return fed.watch(ctx, confedv1.NewFederationClient(conn), name)
 		})
 	}
-	return fed, nil
+	return nil
+}
+
+// simulatedVerifier accepts the insecure simulated TEE's evidence.
+func simulatedVerifier() tee.Verifier {
+	return simulated.NewVerifier(tee.Options{AllowInsecureSimulated: true})
 }
 
 // run runs fn until the federation stops; an error it returns before then
@@ -453,8 +464,9 @@ func (fed *streamFed) readyTasks() []trainTask {
 	}
 }
 
-// submit sends the update as participant t.participant does for task t.
-func (fed *streamFed) submit(ctx context.Context, t trainTask, enc []byte, sum [32]byte) error {
+// submit sends the update read from r (size bytes, SHA-256 sum, for
+// numExamples examples) as participant t.participant does for task t.
+func (fed *streamFed) submit(ctx context.Context, t trainTask, r io.Reader, size int64, sum [32]byte, numExamples uint64) error {
 	round := t.task.GetRound()
 	conn, err := submit.Dial{Address: t.task.GetAggregatorAddress(), TLS: fed.aggTLS[t.participant],
 		Federation: streamFederation, Round: round, Verifier: fed.verifier}.Connect()
@@ -470,12 +482,12 @@ func (fed *streamFed) submit(ctx context.Context, t trainTask, enc []byte, sum [
 	if err != nil {
 		return err
 	}
-	h := &confedv1.UpdateHeader{Round: round, NumExamples: 100, BaseModelSha256: t.task.GetGlobalModelSha256(),
-		Size: uint64(len(enc)), UpdateSha256: sum[:], SealedStream: sealer.Header()}
+	h := &confedv1.UpdateHeader{Round: round, NumExamples: numExamples, BaseModelSha256: t.task.GetGlobalModelSha256(),
+		Size: uint64(size), UpdateSha256: sum[:], SealedStream: sealer.Header()}
 	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
 		return fmt.Errorf("header: %w", err)
 	}
-	if err := submit.SendSealed(bytes.NewReader(enc), ChunkSize, sealer, up.Send); err != nil {
+	if err := submit.SendSealed(r, ChunkSize, sealer, up.Send); err != nil {
 		return err
 	}
 	resp, err := up.CloseAndRecv()

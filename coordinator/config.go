@@ -3,6 +3,9 @@ package coordinator
 import (
 	"path/filepath"
 
+	"github.com/confed/confed/coordinator/dashboard"
+	"github.com/confed/confed/internal/health"
+	"github.com/confed/confed/internal/metrics/metricscfg"
 	"github.com/confed/confed/internal/yamlcfg"
 )
 
@@ -23,6 +26,14 @@ type Config struct {
 	TLS yamlcfg.TLSFiles `yaml:"tls"`
 	// Log sets the level and format of the logs.
 	Log yamlcfg.LogConfig `yaml:"log"`
+	// Metrics, if present, serves Prometheus metrics over plain HTTP.
+	Metrics metricscfg.Config `yaml:"metrics"`
+	// Dashboard, if present, serves the operator dashboard over HTTPS
+	// (coordinator/dashboard); absent, there is none.
+	Dashboard *dashboard.Config `yaml:"dashboard"`
+	// HealthListen, if set, is a plaintext host:port for probes: gRPC
+	// health and GET /healthz, /readyz (internal/health). Off by default.
+	HealthListen string `yaml:"health_listen"`
 
 	loc *yamlcfg.Locator
 }
@@ -46,6 +57,10 @@ func Parse(file string, data []byte) (Config, error) {
 	c.Database = yamlcfg.ResolvePath(dir, c.Database)
 	c.RoundConfig = yamlcfg.ResolvePath(dir, c.RoundConfig)
 	c.TLS = c.TLS.Resolve(dir)
+	if c.Dashboard != nil {
+		d := c.Dashboard.Resolve(dir)
+		c.Dashboard = &d
+	}
 	c.loc = loc
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -69,6 +84,9 @@ func (c Config) Validate() error {
 		yamlcfg.CheckAddress(l, "aggregator_address", c.AggregatorAddress, false),
 		c.TLS.Validate(l, "tls"),
 		c.Log.Validate(l, "log"),
+		c.Metrics.Validate(l, "metrics"),
+		c.checkDashboard(l),
+		health.CheckListen(l, "health_listen", c.HealthListen),
 	)
 }
 
@@ -84,4 +102,11 @@ func (c Config) checkRoundConfig(l *yamlcfg.Locator) error {
 		return l.Required("round_config", "the path of the round configuration file")
 	}
 	return yamlcfg.CheckFile(l, "round_config", c.RoundConfig)
+}
+
+func (c Config) checkDashboard(l *yamlcfg.Locator) error {
+	if c.Dashboard == nil {
+		return nil
+	}
+	return c.Dashboard.Validate(l, "dashboard")
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/confed/confed/coordinator/dashboard"
 	"github.com/confed/confed/internal/yamlcfg"
 )
 
@@ -143,5 +144,61 @@ func TestConfigValidateBuiltInCode(t *testing.T) {
 	err := Default().Validate()
 	if err == nil || !strings.HasPrefix(err.Error(), "database: missing: expected the path of the coordinator's database file\n") {
 		t.Errorf("Default().Validate() = %v, want file-less errors starting with database", err)
+	}
+}
+
+func TestConfigDashboard(t *testing.T) {
+	path, conf := writeConfigTestFiles(t, configTestYAML+"dashboard:\n  listen: 127.0.0.1:7450\n  token_file: state/dashboard.token\n")
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &dashboard.Config{Listen: "127.0.0.1:7450", TokenFile: filepath.Join(conf, "state/dashboard.token")}
+	if !reflect.DeepEqual(got.Dashboard, want) {
+		t.Errorf("dashboard %+v, want %+v", got.Dashboard, want)
+	}
+	path, _ = writeConfigTestFiles(t, configTestYAML)
+	if got, err := Load(path); err != nil || got.Dashboard != nil {
+		t.Errorf("without a dashboard section: %+v, %v; want no dashboard", got.Dashboard, err)
+	}
+}
+
+func TestConfigDashboardErrors(t *testing.T) {
+	hash := strings.Repeat("ab", 32)
+	tests := []struct {
+		name, yaml string
+		files      map[string]string // extra files under conf
+		want       []string
+	}{
+		{"empty section", "dashboard:\n", nil, []string{`:8: dashboard: expected a mapping of settings, got an empty value`}},
+		{"no listen", "dashboard:\n  token_file: t\n", nil, []string{`: dashboard.listen: missing: expected host:port such as 127.0.0.1:7443`}},
+		{"bad listen", "dashboard:\n  listen: 7450\n", nil, []string{`:9: dashboard.listen: expected host:port such as 127.0.0.1:7443, got "7450"`}},
+		{"typo", "dashboard:\n  listen: :7450\n  tokenfile: t\n", nil, []string{`:10: dashboard.tokenfile: unknown key (did you mean "token_file"?)`}},
+		{"both token settings", "dashboard:\n  listen: :7450\n  token_file: t\n  token_sha256_file: h\n", map[string]string{"h": hash},
+			[]string{`:10: dashboard.token_file: set either token_sha256_file or token_file, not both`}},
+		{"hash file missing", "dashboard:\n  listen: :7450\n  token_sha256_file: h\n", nil,
+			[]string{`:10: dashboard.token_sha256_file: file "{conf}/h" does not exist`}},
+		{"hash file holds no hash", "dashboard:\n  listen: :7450\n  token_sha256_file: h\n", map[string]string{"h": "secret\n"},
+			[]string{`:10: dashboard.token_sha256_file: {conf}/h: expected the token's SHA-256 as 64 hex digits, got 6 characters`}},
+		{"token file directory missing", "dashboard:\n  listen: :7450\n  token_file: nowhere/t\n", nil,
+			[]string{`:10: dashboard.token_file: cannot create "{conf}/nowhere/t": directory "{conf}/nowhere" does not exist`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, conf := writeConfigTestFiles(t, configTestYAML+tt.yaml)
+			for name, content := range tt.files {
+				if err := os.WriteFile(filepath.Join(conf, name), []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := Load(path)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			want := strings.ReplaceAll(path+strings.Join(tt.want, "\n"+path), "{conf}", conf)
+			if err.Error() != want {
+				t.Errorf("error\n got: %s\nwant: %s", err, want)
+			}
+		})
 	}
 }

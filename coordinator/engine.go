@@ -57,6 +57,9 @@ type engine struct {
 	initPending bool // INIT sent to the aggregator, round 0 not yet published
 	waitSince   time.Time
 
+	// priv is the differential-privacy accounting; nil without DP (privacy.go).
+	priv *privacy
+
 	// stopping is set when the coordinator shuts down: from then on no
 	// event changes a round, so the restart's recovery records what
 	// happened to the round in flight. shutdown is closed at the same time
@@ -65,9 +68,12 @@ type engine struct {
 	shutdown chan struct{}
 
 	agg          *aggSession
+	tree         *coordTree // the aggregation tree, nil without one (tree.go)
 	participants map[string]*partSession
+	metrics      *coordMetrics // nil: not instrumented
 	nextID       uint64
 	subs         map[chan struct{}]struct{}
+	view         viewState // shown by the dashboard only (view.go)
 }
 
 type published struct {
@@ -79,7 +85,7 @@ func newEngine(log *slog.Logger, now func() time.Time, rc roundconfig.Config, st
 	return &engine{
 		log: log, now: now, rc: rc, cfgSHA: rc.SHA256(), store: st, verifier: v, aggAddr: aggAddr,
 		participants: map[string]*partSession{}, subs: map[chan struct{}]struct{}{},
-		shutdown: make(chan struct{}),
+		shutdown: make(chan struct{}), tree: newCoordTree(rc),
 	}
 }
 
@@ -95,6 +101,9 @@ func (e *engine) recover() error {
 	rounds, err := e.store.Rounds()
 	if err != nil {
 		return fmt.Errorf("reading rounds: %w", err)
+	}
+	if err := e.recoverPrivacy(rounds); err != nil {
+		return err
 	}
 	for _, st := range rounds {
 		if st.GetRound() >= e.nextRound {
@@ -130,6 +139,9 @@ func (e *engine) recover() error {
 		e.finished = true
 		e.finishMsg = fmt.Sprintf("all %d rounds published", e.rc.Rounds)
 	}
+	if e.latest != nil && !e.finished {
+		e.privacyAllowsRound() // a spent budget finishes the federation at once
+	}
 	e.waitSince = e.now()
 	e.log.Info("federation loaded", "federation", e.rc.Federation, "published_rounds", e.published,
 		"planned_rounds", e.rc.Rounds, "next_round", e.nextRound)
@@ -156,6 +168,7 @@ func (e *engine) failStored(st *confedv1.RoundStatus, reason string) error {
 	st.State = confedv1.RoundState_ROUND_STATE_FAILED
 	st.Reason = reason
 	st.ClosedAt = timestamppb.New(e.now())
+	st.Privacy = e.privacyStatus(st)
 	rec := e.failedRecord(st.GetRound(), reason)
 	if _, err := e.store.AppendLedger(st, rec); err != nil {
 		return fmt.Errorf("recording failure of round %d: %w", st.GetRound(), err)
@@ -168,6 +181,7 @@ func (e *engine) failedRecord(r uint64, reason string) ledger.Record {
 	return ledger.Record{
 		Kind: "round", Federation: e.rc.Federation, Round: r, State: "failed", Reason: reason,
 		ConfigSHA256: hexs(e.cfgSHA[:]), TEEKind: e.teeKind(), Insecure: e.insecure(), Time: e.now().UTC(),
+		Privacy: e.privacyFailedRecord(r),
 	}
 }
 
@@ -200,7 +214,7 @@ func (e *engine) tick() {
 }
 
 func (e *engine) maybeStart(now time.Time) {
-	if e.agg == nil {
+	if e.agg == nil || !e.treeConnected() {
 		return
 	}
 	if e.latest == nil {
@@ -211,6 +225,9 @@ func (e *engine) maybeStart(now time.Time) {
 	}
 	if e.published >= e.rc.Rounds {
 		e.finish(fmt.Sprintf("all %d rounds published", e.rc.Rounds))
+		return
+	}
+	if !e.privacyAllowsRound() {
 		return
 	}
 	connected := e.connectedExpected()
@@ -258,8 +275,9 @@ func (e *engine) openRound(now time.Time) {
 	e.events = nil
 	e.nextRound++
 	e.persist()
+	e.metrics.roundOpened(n)
 	e.log.Info("round opened", logging.KeyRound, n, "global_round", e.latest.round)
-	e.sendAgg(&confedv1.AggregationTask{
+	e.sendOpen(&confedv1.AggregationTask{
 		Kind: confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_OPEN, Round: n,
 		Federation: e.rc.Federation, GlobalRound: e.latest.round, GlobalModelSha256: e.latest.sha[:],
 		Params: e.aggParams(), ExpectedParticipants: e.rc.Participants.Expected,
@@ -278,10 +296,7 @@ func (e *engine) apply(effects []round.Effect) {
 			}
 		case round.CloseCollection:
 			e.log.Info("collection closed", logging.KeyRound, e.m.Round(), "included", ef.Include)
-			e.sendAgg(&confedv1.AggregationTask{
-				Kind: confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_CLOSE, Round: e.m.Round(),
-				Federation: e.rc.Federation, Include: ef.Include,
-			})
+			e.sendClose(e.m.Round(), ef.Include)
 		case round.Failed:
 			e.roundFailed(ef.Reason)
 			return
@@ -296,7 +311,7 @@ func (e *engine) roundFailed(reason string) {
 	st.Reason = reason
 	r := e.m.Round()
 	e.m = nil
-	e.sendAgg(&confedv1.AggregationTask{
+	e.sendAbort(&confedv1.AggregationTask{
 		Kind: confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_ABORT, Round: r,
 		Federation: e.rc.Federation, Reason: reason,
 	})
@@ -304,6 +319,7 @@ func (e *engine) roundFailed(reason string) {
 		e.log.Error("recording failed round", logging.KeyRound, r, logging.KeyErr, err)
 	}
 	e.log.Warn("round failed", logging.KeyRound, r, logging.KeyReason, reason)
+	e.metrics.roundEnded("failed")
 	e.failures++
 	e.waitSince = e.now()
 	if e.failures >= maxConsecutiveFailures {
@@ -331,7 +347,7 @@ func (e *engine) sendTrain(p *partSession, deadline time.Time) {
 	}
 	trySend(p.tasks, p.kick, &confedv1.Task{
 		Kind: confedv1.TaskKind_TASK_KIND_TRAIN, Round: e.m.Round(), Federation: e.rc.Federation,
-		GlobalRound: e.latest.round, GlobalModelSha256: e.latest.sha[:], AggregatorAddress: e.aggAddr,
+		GlobalRound: e.latest.round, GlobalModelSha256: e.latest.sha[:], AggregatorAddress: e.aggregatorFor(p.name),
 		Params: e.trainingParams(), Deadline: timestamppb.New(deadline), Attest: e.rc.TEE.ParticipantsAttest(),
 	})
 }
@@ -361,6 +377,7 @@ func (e *engine) decorate(st *confedv1.RoundStatus) *confedv1.RoundStatus {
 	st.TeeKind = e.teeKind()
 	st.Insecure = e.insecure()
 	st.Events = e.events
+	st.Privacy = e.privacyStatus(st)
 	return st
 }
 
@@ -388,6 +405,7 @@ func (e *engine) trainingParams() *confedv1.TrainingParams {
 	return &confedv1.TrainingParams{
 		LocalEpochs: uint32(t.LocalEpochs), LearningRate: t.LearningRate, BatchSize: uint32(t.BatchSize),
 		ProximalMu: t.ProximalMu, L2: t.L2, Seed: t.Seed, FixedPoint: e.fixedPoint(),
+		Privacy: e.privacyParams(),
 	}
 }
 
@@ -403,6 +421,7 @@ func (e *engine) aggParams() *confedv1.AggregationParams {
 			Beta1: opt.Beta1, Beta2: opt.Beta2, Tau: opt.Tau, BiasCorrection: opt.BiasCorrection,
 		},
 		FixedPoint: e.fixedPoint(),
+		Privacy:    e.privacyParams(),
 	}
 }
 

@@ -20,6 +20,9 @@ func hexs(b []byte) string { return hex.EncodeToString(b) }
 func (e *engine) attachAggregator(name string, pub ed25519.PublicKey, claims tee.Claims) (*aggSession, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if s, handled, err := e.attachTreeNode(name, pub, claims); handled {
+		return s, err
+	}
 	if e.agg != nil {
 		return nil, fmt.Errorf("aggregator %q is already connected", e.agg.name)
 	}
@@ -28,6 +31,7 @@ func (e *engine) attachAggregator(name string, pub ed25519.PublicKey, claims tee
 		tasks: make(chan *confedv1.AggregationTask, queueSize), kick: make(chan struct{})}
 	e.agg = s
 	e.log.Info("aggregator connected", logging.KeyPeer, name, logging.KeyTEE, claims.Kind, logging.KeyInsecure, claims.Insecure)
+	e.metrics.connected(e.connectedCount(), true)
 	e.initPending = false
 	return s, nil
 }
@@ -36,11 +40,12 @@ func (e *engine) attachAggregator(name string, pub ed25519.PublicKey, claims tee
 func (e *engine) detachAggregator(s *aggSession) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.agg != s {
+	if e.detachTreeNode(s) || e.agg != s {
 		return
 	}
 	e.agg = nil
 	e.initPending = false
+	e.metrics.connected(e.connectedCount(), false)
 	if e.stopping {
 		return
 	}
@@ -64,6 +69,7 @@ func (e *engine) attachParticipant(name string) *partSession {
 		close(old.kick)
 	}
 	e.participants[name] = s
+	e.metrics.connected(e.connectedCount(), e.agg != nil)
 	e.log.Info("participant watching", logging.KeyParticipant, name)
 	switch {
 	case e.finished:
@@ -80,6 +86,7 @@ func (e *engine) detachParticipant(s *partSession) {
 	defer e.mu.Unlock()
 	if e.participants[s.name] == s {
 		delete(e.participants, s.name)
+		e.metrics.connected(e.connectedCount(), e.agg != nil)
 		e.log.Info("participant left", logging.KeyParticipant, s.name)
 		e.notify()
 	}
@@ -104,6 +111,9 @@ func (e *engine) isAggregator(s *aggSession) bool { return e.agg == s }
 func (e *engine) roundReady(s *aggSession, r uint64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if handled, err := e.treeRoundReady(s, r); handled {
+		return err
+	}
 	if !e.isAggregator(s) {
 		return fmt.Errorf("not the connected aggregator")
 	}
@@ -124,10 +134,12 @@ func (e *engine) admit(r uint64, participant string) round.Decision {
 	defer e.mu.Unlock()
 	m, err := e.current(r)
 	if err != nil {
+		e.metrics.admissionRefused(err.Error())
 		return round.Decision{Reason: err.Error()}
 	}
 	d := m.Admit(participant, e.now())
 	if !d.OK {
+		e.metrics.admissionRefused(d.Reason)
 		e.log.Warn("submission refused", logging.KeyRound, r, logging.KeyParticipant, participant, logging.KeyReason, d.Reason)
 	}
 	e.persist()
@@ -145,6 +157,7 @@ func (e *engine) complete(res *confedv1.SubmissionResult) round.Decision {
 		Accepted: res.GetAccepted(), Reason: res.GetReason(), NumExamples: res.GetNumExamples(),
 		UpdateNorm: res.GetUpdateNorm(), Metrics: res.GetMetrics(),
 	}, e.now())
+	e.metrics.completed(res, d.OK, d.Reason)
 	switch {
 	case !res.GetAccepted():
 		e.log.Warn("update refused by the aggregator", logging.KeyRound, res.GetRound(),
@@ -165,10 +178,10 @@ func (e *engine) complete(res *confedv1.SubmissionResult) round.Decision {
 func (e *engine) aggregatorFailed(s *aggSession, r uint64, reason string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.isAggregator(s) {
+	if !e.isAggregator(s) && !e.isLeaf(s) {
 		return fmt.Errorf("not the connected aggregator")
 	}
-	if r == 0 && e.initPending {
+	if r == 0 && e.initPending && e.isAggregator(s) {
 		e.log.Error("aggregator could not create the initial model", logging.KeyReason, reason)
 		e.finish("aggregator could not create the initial model: " + reason)
 		return nil
@@ -177,7 +190,7 @@ func (e *engine) aggregatorFailed(s *aggSession, r uint64, reason string) error 
 	if err != nil {
 		return err
 	}
-	effects, err := m.Fail("aggregator: "+reason, e.now())
+	effects, err := m.Fail(e.failPrefix(s)+reason, e.now())
 	if err != nil {
 		return err
 	}
@@ -217,6 +230,7 @@ func (e *engine) reportProblem(participant string, r *confedv1.ProblemReport) er
 	}
 	e.events = append(e.events, &confedv1.RoundEvent{Participant: participant, Kind: r.GetKind(),
 		Reason: r.GetReason(), At: timestamppb.New(e.now())})
+	e.metrics.problem(r.GetKind())
 	e.log.Warn("participant reported a problem", logging.KeyRound, r.GetRound(), logging.KeyParticipant, participant,
 		"kind", r.GetKind(), logging.KeyReason, r.GetReason())
 	e.persist()

@@ -48,10 +48,11 @@ func (s *controlService) session(ctx context.Context) (*aggSession, error) {
 	}
 	s.e.mu.Lock()
 	defer s.e.mu.Unlock()
-	if s.e.agg == nil || s.e.agg.name != id.Name {
+	sess := s.e.aggSessionNamed(id.Name)
+	if sess == nil {
 		return nil, fmt.Errorf("%w: aggregator %q has no open WatchRounds session", pki.ErrPermissionDenied, id.Name)
 	}
-	return s.e.agg, nil
+	return sess, nil
 }
 
 func (s *controlService) WatchRounds(req *confedv1.WatchRoundsRequest, srv confedv1.AggregatorControl_WatchRoundsServer) error {
@@ -65,6 +66,7 @@ func (s *controlService) WatchRounds(req *confedv1.WatchRoundsRequest, srv confe
 	claims, err := s.e.verifier.Verify(ctx, ev, manifest.SigningKeyReportData(s.e.rc.Federation, pub))
 	if err != nil {
 		s.e.log.Warn("aggregator refused", logging.KeyPeer, id.Name, logging.KeyReason, err)
+		s.e.aggregatorRefused(id.Name, err)
 		return toStatus(fmt.Errorf("verifying evidence of aggregator %q: %w", id.Name, err), codes.PermissionDenied)
 	}
 	sess, err := s.e.attachAggregator(id.Name, pub, claims)
@@ -88,16 +90,24 @@ func (s *controlService) RoundReady(ctx context.Context, req *confedv1.RoundRead
 }
 
 func (s *controlService) AdmitSubmission(ctx context.Context, req *confedv1.AdmitRequest) (*confedv1.AdmitResponse, error) {
-	if _, err := s.session(ctx); err != nil {
+	sess, err := s.session(ctx)
+	if err != nil {
 		return nil, toStatus(err, codes.PermissionDenied)
+	}
+	if err := s.e.checkShard(sess, req.GetParticipant()); err != nil {
+		return &confedv1.AdmitResponse{Reason: err.Error()}, nil
 	}
 	d := s.e.admit(req.GetRound(), req.GetParticipant())
 	return &confedv1.AdmitResponse{Admitted: d.OK, Reason: d.Reason}, nil
 }
 
 func (s *controlService) ReportSubmission(ctx context.Context, req *confedv1.SubmissionResult) (*confedv1.SubmissionAck, error) {
-	if _, err := s.session(ctx); err != nil {
+	sess, err := s.session(ctx)
+	if err != nil {
 		return nil, toStatus(err, codes.PermissionDenied)
+	}
+	if err := s.e.checkShard(sess, req.GetParticipant()); err != nil {
+		return &confedv1.SubmissionAck{Reason: err.Error()}, nil
 	}
 	d := s.e.complete(req)
 	return &confedv1.SubmissionAck{Include: d.OK, Reason: d.Reason}, nil

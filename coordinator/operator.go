@@ -109,6 +109,7 @@ func (e *engine) listRounds() (*confedv1.ListRoundsResponse, error) {
 	defer e.mu.Unlock()
 	return &confedv1.ListRoundsResponse{
 		Rounds: rounds, Federation: e.rc.Federation, PlannedRounds: uint64(e.rc.Rounds), Finished: e.finished,
+		FinishReason: e.finishMsg,
 	}, nil
 }
 

@@ -80,6 +80,12 @@ func (e *engine) checkManifest(mf *confedv1.ModelManifest, size uint64) error {
 	if !bytes.Equal(mf.GetParentSha256(), e.latest.sha[:]) {
 		return fmt.Errorf("parent model %x is not the latest published model %x", mf.GetParentSha256(), e.latest.sha[:])
 	}
+	if err := e.checkPrivacy(mf); err != nil {
+		return err
+	}
+	if err := e.checkTreeManifest(mf); err != nil {
+		return err
+	}
 	return checkContributions(mf.GetContributions(), m.Status(), e.updateSHA)
 }
 
@@ -198,10 +204,19 @@ func (e *engine) commitModel(job *publishJob, w *store.ModelWriter, sha [32]byte
 	}
 	st = e.decorate(st)
 	st.ModelSha256 = sha[:]
-	entry, err := w.Commit(job.header.GetSigned(), job.header.GetSize(), sha, st, e.publishedRecord(job, sha))
+	pst, prec, keep, err := e.privacyOnPublish(job.round, mf)
+	if err != nil {
+		w.Abort()
+		return ledger.Entry{}, err
+	}
+	st.Privacy = pst
+	rec := e.publishedRecord(job, sha)
+	rec.Privacy = prec
+	entry, err := w.Commit(job.header.GetSigned(), job.header.GetSize(), sha, st, rec)
 	if err != nil {
 		return ledger.Entry{}, fmt.Errorf("committing model of round %d: %w", job.round, err)
 	}
+	keep()
 	e.log.Info("model published", logging.KeyRound, job.round, logging.KeyModelSHA, hexs(sha[:]),
 		"ledger_index", entry.Index, logging.KeyInsecure, job.verified.Claims.Insecure)
 	e.latest = &published{round: job.round, sha: sha}
@@ -209,6 +224,7 @@ func (e *engine) commitModel(job *publishJob, w *store.ModelWriter, sha [32]byte
 		e.initPending = false
 	} else {
 		e.m = nil
+		e.metrics.roundEnded("published")
 		e.published++
 		e.failures = 0
 	}
@@ -234,7 +250,7 @@ func (e *engine) publishedRecord(job *publishJob, sha [32]byte) ledger.Record {
 		TEEKind: job.verified.Claims.Kind, Insecure: job.verified.Claims.Insecure,
 		EvidenceKind: signed.GetEvidence().GetKind(), EvidenceSHA256: hexs(evSHA[:]),
 		Evidence: bytes.Clone(signed.GetEvidence().GetRaw()), Claims: ledger.ClaimsSummary(job.verified.Claims),
-		Time: e.now().UTC(),
+		Tree: ledger.TreeOf(mf), Time: e.now().UTC(),
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/confed/confed/coordinator/dashboard"
 	"github.com/confed/confed/coordinator/roundconfig"
 	"github.com/confed/confed/coordinator/store"
+	"github.com/confed/confed/internal/health"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/tee"
@@ -40,6 +42,14 @@ type Options struct {
 	Hooks provider.Hooks
 	// OnListen, if set, is called with the bound address once serving.
 	OnListen func(addr net.Addr)
+	// OnMetricsListen, if set, is called with the metrics listener's
+	// address once it serves.
+	OnMetricsListen func(addr net.Addr)
+	// DashboardListener, if set, is used instead of listening on
+	// Config.Dashboard.Listen (which must still be configured).
+	DashboardListener net.Listener
+	// OnDashboard, if set, is called with the dashboard's bound address.
+	OnDashboard func(addr net.Addr)
 }
 
 // Run serves the coordinator until ctx is cancelled. The configuration is
@@ -63,6 +73,11 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	chk, stopProbe, err := health.Open(cfg.HealthListen, confedv1.Federation_ServiceDesc.ServiceName, "starting")
+	if err != nil {
+		return err
+	}
+	defer stopProbe()
 	if opts.InsecureSimulatedTEE {
 		log.Warn("INSECURE: accepting an aggregator in the simulated TEE; updates are not protected by hardware")
 	}
@@ -100,6 +115,17 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := e.recover(); err != nil {
 		return err
 	}
+	e.instrument(newCoordMetrics(rc.Participants.Expected))
+	stopMetrics, err := startMetrics(cfg.Metrics, e.metrics, opts)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	stopDashboard, err := startDashboard(ctx, cfg, opts, e, log)
+	if err != nil {
+		return err
+	}
+	defer stopDashboard()
 	lis := opts.Listener
 	if lis == nil {
 		if lis, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -107,18 +133,20 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		}
 	}
 	srv := newGRPCServer(credentials.NewTLS(tlsCfg), e)
+	chk.Register(srv)
+	chk.SetReady(true, "")
 	return serve(ctx, srv, lis, e, log, opts)
 }
 
 func newGRPCServer(tlsCfg credentials.TransportCredentials, e *engine) *grpc.Server {
-	srv := grpc.NewServer(
+	srv := grpc.NewServer(append(e.metrics.serverOptions(),
 		grpc.Creds(tlsCfg),
 		// Stop waits for handlers, so the store is closed only after the
 		// last one has returned.
 		grpc.WaitForHandlers(true),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
+	)...)
 	confedv1.RegisterFederationServer(srv, &federationService{e: e})
 	confedv1.RegisterAggregatorControlServer(srv, &controlService{e: e})
 	confedv1.RegisterOperatorServer(srv, &operatorService{e: e})
@@ -179,4 +207,48 @@ func checkFederation(st *store.Store, federation string) error {
 		return fmt.Errorf("database belongs to federation %q, the round configuration is for %q: use another database file", v, federation)
 	}
 	return nil
+}
+
+// startDashboard serves the operator dashboard if the configuration has a
+// dashboard section; the returned function stops it and waits.
+func startDashboard(ctx context.Context, cfg Config, opts Options, e *engine, log *slog.Logger) (func(), error) {
+	d := cfg.Dashboard
+	if d == nil {
+		return func() {}, nil
+	}
+	tok, generated, err := dashboard.LoadToken(*d)
+	if err != nil {
+		return nil, err
+	}
+	if generated != "" {
+		log.Warn("dashboard token generated: give it to the operators and keep the file safe", "file", d.TokenFile)
+	}
+	tlsCfg, err := dashboard.TLSConfig(pki.Files(cfg.TLS))
+	if err != nil {
+		return nil, fmt.Errorf("dashboard TLS: %w", err)
+	}
+	id, err := pki.LocalIdentity(pki.Files(cfg.TLS))
+	if err != nil {
+		return nil, fmt.Errorf("dashboard TLS: %w", err)
+	}
+	lis := opts.DashboardListener
+	if lis == nil {
+		if lis, err = net.Listen("tcp", d.Listen); err != nil {
+			return nil, fmt.Errorf("dashboard: listening on %s: %w", d.Listen, err)
+		}
+	}
+	h := dashboard.New(dashboardSource{e: e}, tok, id.Federation, log.With("component", "dashboard"))
+	dctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := dashboard.Serve(dctx, lis, tlsCfg, h, log); err != nil {
+			log.Error("dashboard stopped", "err", err)
+		}
+	}()
+	log.Info("dashboard serving", "addr", "https://"+lis.Addr().String()+"/", "token", tok.Set(), "client_certificates", "operator role")
+	if opts.OnDashboard != nil {
+		opts.OnDashboard(lis.Addr())
+	}
+	return func() { cancel(); <-done }, nil
 }

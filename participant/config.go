@@ -4,14 +4,18 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/confed/confed/internal/health"
+	"github.com/confed/confed/internal/metrics/metricscfg"
 	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/yamlcfg"
+	"github.com/confed/confed/participant/trainer/external"
 )
 
 // Accepted values and limits of the participant's configuration.
 const (
 	dataFormatUCIHeartDisease = "uci-heart-disease"
 	trainerBuiltinLogReg      = "builtin-logreg"
+	trainerExternal           = "external"
 	maxReconnectInitial       = yamlcfg.Duration(time.Minute)
 	maxReconnectMax           = yamlcfg.Duration(time.Hour)
 )
@@ -45,6 +49,11 @@ type Config struct {
 	StateDir string `yaml:"state_dir"`
 	// Log sets the level and format of the logs.
 	Log yamlcfg.LogConfig `yaml:"log"`
+	// HealthListen, if set, is a plaintext host:port for probes: gRPC
+	// health and GET /healthz, /readyz (internal/health). Off by default.
+	HealthListen string `yaml:"health_listen"`
+	// Metrics, if present, serves Prometheus metrics over plain HTTP.
+	Metrics metricscfg.Config `yaml:"metrics"`
 
 	loc *yamlcfg.Locator
 }
@@ -65,8 +74,11 @@ type DataConfig struct {
 
 // TrainerConfig is the "trainer" section.
 type TrainerConfig struct {
-	// Kind is builtin-logreg (the default and only one).
+	// Kind is builtin-logreg (the default) or external.
 	Kind string `yaml:"kind"`
+	// External configures kind external: a trainer run as a separate
+	// process (docs/trainers.md). Required with that kind, refused otherwise.
+	External *external.Config `yaml:"external"`
 }
 
 // ReconnectConfig is the "reconnect" section: exponential back-off from
@@ -107,6 +119,7 @@ func Parse(file string, data []byte) (Config, error) {
 	c.TLS = c.TLS.Resolve(dir)
 	c.Data.Path = yamlcfg.ResolvePath(dir, c.Data.Path)
 	c.StateDir = yamlcfg.ResolvePath(dir, c.StateDir)
+	c.Trainer.External = c.Trainer.External.Resolve(dir)
 	c.loc = loc
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -131,12 +144,14 @@ func (c Config) Validate() error {
 		yamlcfg.CheckAddress(l, "coordinator", c.Coordinator, false),
 		c.TLS.Validate(l, "tls"),
 		c.Data.validate(l),
-		l.OneOf("trainer.kind", c.Trainer.Kind, trainerBuiltinLogReg),
+		c.Trainer.validate(l),
 		c.Reconnect.validate(l),
 		provider.CheckPolicy(l, "aggregator_attestation", c.AggregatorAttestation),
 		l.OneOf("attest_as", c.AttestAs, "none", "simulated", "sev-snp", "tdx", "sgx"),
 		stateDir,
 		c.Log.Validate(l, "log"),
+		health.CheckListen(l, "health_listen", c.HealthListen),
+		c.Metrics.Validate(l, "metrics"),
 	)
 }
 
@@ -151,6 +166,18 @@ func (d DataConfig) validate(l *yamlcfg.Locator) error {
 		fraction = l.Errorf("data.test_fraction", "must be strictly between 0 and 1, got %v", d.TestFraction)
 	}
 	return yamlcfg.Join(l.OneOf("data.format", d.Format, dataFormatUCIHeartDisease), path, fraction)
+}
+
+func (t TrainerConfig) validate(l *yamlcfg.Locator) error {
+	switch {
+	case t.Kind == trainerExternal && t.External == nil:
+		return l.Errorf("trainer.kind", "kind external needs a trainer.external section (command, timeout, …; see docs/trainers.md)")
+	case t.Kind == trainerExternal:
+		return t.External.Validate(l, "trainer.external")
+	case t.External != nil && t.Kind == trainerBuiltinLogReg:
+		return l.Errorf("trainer.external", "only allowed with trainer.kind external, got kind %s", t.Kind)
+	}
+	return l.OneOf("trainer.kind", t.Kind, trainerBuiltinLogReg, trainerExternal)
 }
 
 func (r ReconnectConfig) validate(l *yamlcfg.Locator) error {

@@ -147,7 +147,7 @@ func TestConfigLoadErrors(t *testing.T) {
 			`:10: reconnect.initial: must be at most reconnect.max (30s), got 45s`,
 		}},
 		{"trainer kind", configTestYAML + "trainer:\n  kind: builtin_logreg\n", []string{
-			`:10: trainer.kind: must be builtin-logreg, got "builtin_logreg" (did you mean "builtin-logreg"?)`,
+			`:10: trainer.kind: must be builtin-logreg or external, got "builtin_logreg" (did you mean "builtin-logreg"?)`,
 		}},
 		{"state dir is a file", configTestYAML + "state_dir: data/cleveland.data\n", []string{
 			`:9: state_dir: "{conf}/data/cleveland.data" is not a directory`,
@@ -161,7 +161,7 @@ func TestConfigLoadErrors(t *testing.T) {
 			`: tls.key: missing: expected the path of this daemon's PEM private key`,
 			`: tls.ca: missing: expected the path of the federation's PEM CA certificate`,
 			`: data.path: missing: expected the path of this participant's data file`,
-			`: aggregator_attestation.tee: missing: want sev-snp, tdx, sgx or simulated (INSECURE)`,
+			`: aggregator_attestation.tee: missing: want sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca, nvidia-gpu or simulated (INSECURE)`,
 		}},
 	}
 	for _, tt := range tests {

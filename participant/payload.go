@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 
+	"github.com/confed/confed/internal/dp"
 	"github.com/confed/confed/internal/fixedpoint"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
@@ -74,4 +76,44 @@ func sendPayload(p payload, s *seal.Sealer, send func(*confedv1.SubmitUpdateRequ
 	go func() { pw.CloseWithError(p.write(pw)) }()
 	defer pr.CloseWithError(io.ErrClosedPipe)
 	return submit.SendSealed(pr, stream.DefaultChunkSize, s, send)
+}
+
+// localDP clips the update to the round's L2 norm and adds Gaussian noise
+// of standard deviation noise_multiplier × clip_norm to every coordinate
+// except the feature statistics (unchanged after the statistics round),
+// before the update is encoded and sealed: local differential privacy
+// (docs/privacy.md). It does nothing unless the round asks for mode local,
+// and never touches the statistics round.
+func localDP(upd *model.Model, p *confedv1.PrivacyParams, statisticsRound bool) error {
+	if p.GetMode() != "local" || statisticsRound {
+		return nil
+	}
+	z, c := p.GetNoiseMultiplier(), p.GetClipNorm()
+	if !(z > 0) || math.IsInf(z, 0) || !(c > 0) || math.IsInf(c, 0) {
+		return fmt.Errorf("noise multiplier %v and clip norm %v, want positive finite numbers", z, c)
+	}
+	flat := upd.Flat()
+	var skip []dp.Span
+	off := 0
+	for _, t := range upd.Tensors {
+		if t.Name == model.TensorInputMean || t.Name == model.TensorInputSqMean {
+			skip = append(skip, dp.Span{Lo: off, Hi: off + len(t.Data)})
+		}
+		off += len(t.Data)
+	}
+	if _, _, err := dp.Clip(flat, c, skip); err != nil {
+		return err
+	}
+	src, err := dp.NewSource()
+	if err != nil {
+		return err
+	}
+	if err := dp.AddNoise32(flat, z*c, skip, dp.NewGaussian(src)); err != nil {
+		return err
+	}
+	off = 0
+	for _, t := range upd.Tensors {
+		off += copy(t.Data, flat[off:])
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/confed/confed/internal/modelio"
 	"github.com/confed/confed/internal/submit"
 	"github.com/confed/confed/participant/trainer"
+	"github.com/confed/confed/participant/trainer/external"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -31,6 +33,7 @@ func (d *daemon) runRound(ctx context.Context, t *confedv1.Task) {
 	defer cancel()
 	start := time.Now()
 	resp, err := d.trainAndSubmit(ctx, t)
+	d.metrics.roundDone(t.GetRound(), resp, err)
 	switch {
 	case err != nil:
 		log.Error("round skipped", logging.KeyErr, err)
@@ -45,16 +48,22 @@ func (d *daemon) runRound(ctx context.Context, t *confedv1.Task) {
 
 func (d *daemon) trainAndSubmit(ctx context.Context, t *confedv1.Task) (*confedv1.SubmitUpdateResponse, error) {
 	global, err := d.download(ctx, t)
+	d.metrics.downloaded(err)
 	if err != nil {
 		return nil, err
 	}
-	upd, metrics, err := d.train(global.Model, t.GetRound(), t.GetParams())
+	trainStart := time.Now()
+	upd, metrics, err := d.train(ctx, global.Model, t.GetRound(), t.GetParams())
 	if err != nil {
 		return nil, fmt.Errorf("training: %w", err)
 	}
+	d.metrics.trainedIn(time.Since(trainStart))
+	if err := localDP(upd, t.GetParams().GetPrivacy(), metrics["statistics_round"] != 0); err != nil {
+		return nil, fmt.Errorf("local differential privacy: %w", err)
+	}
 	var p payload
 	if fp := t.GetParams().GetFixedPoint(); fp != nil && metrics["statistics_round"] == 0 {
-		p, err = ringPayload(upd, uint64(len(d.trainSet.Y)), fp)
+		p, err = ringPayload(upd, uint64(metrics["num_examples"]), fp)
 	} else {
 		p, err = modelPayload(upd)
 	}
@@ -70,7 +79,10 @@ func (d *daemon) reportProblem(ctx context.Context, round uint64, err error) {
 	kind := "round_failed"
 	var refused *aggregatorRefused
 	var refusedBy *refusedByAggregator
+	var trainerErr *external.Error
 	switch {
+	case errors.As(err, &trainerErr):
+		kind = "trainer_failed"
 	case errors.As(err, &refused):
 		kind = "aggregator_refused"
 	case errors.As(err, &refusedBy):
@@ -118,10 +130,10 @@ func (d *daemon) download(ctx context.Context, t *confedv1.Task) (*modelio.Downl
 	return got, nil
 }
 
-// train runs the built-in trainer and returns the update (local − global)
-// and the metrics reported with it. In the federation's first round it
+// train runs the local trainer (built-in or external) and returns the
+// update (local − global) and the metrics reported with it. In the federation's first round it
 // contributes the local feature statistics instead (see scaler.go).
-func (d *daemon) train(global *model.Model, round uint64, p *confedv1.TrainingParams) (*model.Model, map[string]float64, error) {
+func (d *daemon) train(ctx context.Context, global *model.Model, round uint64, p *confedv1.TrainingParams) (*model.Model, map[string]float64, error) {
 	scaler, ready, err := ModelScaler(global)
 	if err != nil {
 		return nil, nil, err
@@ -146,10 +158,7 @@ func (d *daemon) train(global *model.Model, round uint64, p *confedv1.TrainingPa
 	if err != nil {
 		return nil, nil, err
 	}
-	local, stats, err := trainer.Train(gw, train, trainer.Params{
-		LocalEpochs: int(p.GetLocalEpochs()), LearningRate: p.GetLearningRate(), BatchSize: int(p.GetBatchSize()),
-		ProximalMu: p.GetProximalMu(), L2: p.GetL2(), Seed: roundSeed(p.GetSeed(), round, d.id.Name),
-	})
+	local, metrics, err := d.localTrain(ctx, global, gw, train, round, p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -161,13 +170,53 @@ func (d *daemon) train(global *model.Model, round uint64, p *confedv1.TrainingPa
 	if err != nil {
 		return nil, nil, err
 	}
-	metrics := map[string]float64{
-		"num_examples": float64(stats.NumExamples), "train_loss": stats.Loss,
+	maps.Copy(metrics, map[string]float64{
 		"global_loss": before.Loss, "global_accuracy": before.Accuracy, "global_auc": before.AUC,
 		"local_loss": after.Loss, "local_accuracy": after.Accuracy, "local_auc": after.AUC,
 		"test_examples": float64(after.N),
-	}
+	})
 	return upd, metrics, nil
+}
+
+// localTrain trains from the global model with the built-in trainer or,
+// with trainer.kind external, with the configured process
+// (docs/trainers.md), and returns the local weights and training metrics.
+func (d *daemon) localTrain(ctx context.Context, global *model.Model, gw trainer.Weights, train heartdisease.Dataset, round uint64, p *confedv1.TrainingParams) (trainer.Weights, map[string]float64, error) {
+	seed := roundSeed(p.GetSeed(), round, d.id.Name)
+	if d.cfg.Trainer.Kind == trainerExternal {
+		return d.trainExternal(ctx, global, round, p, seed)
+	}
+	local, stats, err := trainer.Train(gw, train, trainer.Params{
+		LocalEpochs: int(p.GetLocalEpochs()), LearningRate: p.GetLearningRate(), BatchSize: int(p.GetBatchSize()),
+		ProximalMu: p.GetProximalMu(), L2: p.GetL2(), Seed: seed,
+	})
+	return local, map[string]float64{"num_examples": float64(stats.NumExamples), "train_loss": stats.Loss}, err
+}
+
+// trainExternal runs the external trainer. It sees the raw data file and
+// the global model, whose input_mean/input_sq_mean it must leave unchanged
+// and standardise with; its metrics are reported as train_loss,
+// train_accuracy and trainer_<name>.
+func (d *daemon) trainExternal(ctx context.Context, global *model.Model, round uint64, p *confedv1.TrainingParams, seed uint64) (trainer.Weights, map[string]float64, error) {
+	n := uint64(len(d.trainSet.Y))
+	res, err := external.New(*d.cfg.Trainer.External, d.log).Train(ctx, external.Job{
+		Round: round, Participant: d.id.Name, ModelKind: model.KindLogisticRegression, Global: global,
+		Frozen: []string{tensorMean, tensorSqMean}, MaxExamples: n,
+		Params: external.Params{LocalEpochs: p.GetLocalEpochs(), LearningRate: p.GetLearningRate(), BatchSize: p.GetBatchSize(),
+			ProximalMu: p.GetProximalMu(), L2: p.GetL2(), Seed: seed},
+		Data: external.Data{Format: d.cfg.Data.Format, Path: d.cfg.Data.Path, TestFraction: d.cfg.Data.TestFraction,
+			SplitSeed: d.cfg.Data.SplitSeed, TrainExamples: n, FeatureNames: heartdisease.FeatureNames},
+	})
+	if err != nil {
+		return trainer.Weights{}, nil, err
+	}
+	local, err := ModelToWeights(res.Model)
+	m := map[string]float64{"num_examples": float64(res.Metrics.NumExamples),
+		"train_loss": res.Metrics.Loss, "train_accuracy": res.Metrics.Accuracy}
+	for k, v := range res.Metrics.Extra {
+		m["trainer_"+k] = v
+	}
+	return local, m, err
 }
 
 // roundSeed gives each participant and round its own shuffling.
@@ -199,7 +248,7 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 	if err != nil {
 		return nil, err
 	}
-	h := &confedv1.UpdateHeader{Round: t.GetRound(), NumExamples: uint64(len(d.trainSet.Y)), BaseModelSha256: base[:],
+	h := &confedv1.UpdateHeader{Round: t.GetRound(), NumExamples: uint64(metrics["num_examples"]), BaseModelSha256: base[:],
 		Size: uint64(upd.size), UpdateSha256: upd.sha[:], Metrics: metrics, SealedStream: sealer.Header()}
 	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
 		return nil, fmt.Errorf("sending update header: %w", err)
@@ -207,6 +256,7 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 	if err := sendPayload(upd, sealer, up.Send); err != nil {
 		return nil, fmt.Errorf("sending update: %w", err)
 	}
+	d.metrics.sent(upd.size)
 	resp, err = up.CloseAndRecv()
 	if err != nil {
 		return nil, fmt.Errorf("aggregator: %w", err)

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
+	"github.com/confed/confed/internal/health"
 	"github.com/confed/confed/internal/heartdisease"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/pki"
@@ -36,6 +37,9 @@ type Options struct {
 	// ExitWhenFinished returns from Run once the federation has finished.
 	ExitWhenFinished bool
 	Logger           *slog.Logger
+	// OnMetricsListen, if set, is called with the metrics listener's
+	// address once it serves.
+	OnMetricsListen func(net.Addr)
 }
 
 // daemon is a running participant.
@@ -53,6 +57,9 @@ type daemon struct {
 	testSet  heartdisease.Dataset
 	fed      confedv1.FederationClient
 	lastDone uint64 // last round this daemon submitted to
+	// health is ready while the daemon follows the coordinator's tasks.
+	health  *health.Checker
+	metrics *partMetrics // nil: not instrumented
 }
 
 // errFinished ends Run when the federation has finished.
@@ -62,11 +69,22 @@ var errFinished = errors.New("federation finished")
 // ExitWhenFinished, until the federation finishes), reconnecting with
 // exponential backoff.
 func Run(ctx context.Context, cfg Config, opts Options) error {
+	chk, stopProbe, err := health.Open(cfg.HealthListen, confedv1.Federation_ServiceDesc.ServiceName, "not joined")
+	if err != nil {
+		return err
+	}
+	defer stopProbe()
 	d, err := newDaemon(cfg, opts)
 	if err != nil {
 		return err
 	}
-	conn, err := dial(cfg.Coordinator, pki.Files(cfg.TLS), pki.RoleCoordinator)
+	d.health = chk
+	stopMetrics, err := d.instrument(opts.OnMetricsListen)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	conn, err := dial(cfg.Coordinator, pki.Files(cfg.TLS), pki.RoleCoordinator, d.metrics.dialOptions()...)
 	if err != nil {
 		return err
 	}
@@ -75,6 +93,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	backoff := time.Duration(cfg.Reconnect.Initial)
 	for {
 		connected, err := d.session(ctx)
+		d.health.SetReady(false, "connection to the coordinator lost")
 		if errors.Is(err, errFinished) {
 			d.log.Info("federation finished")
 			return nil
@@ -147,10 +166,13 @@ func (d *daemon) session(ctx context.Context) (connected bool, err error) {
 		return true, fmt.Errorf("coordinator runs federation %q, this participant belongs to %q", join.GetFederation(), d.id.Federation)
 	}
 	d.log.Info("joined federation", "federation", join.GetFederation(), "rounds", join.GetRounds())
+	d.health.SetReady(true, "")
 	tasks, err := d.fed.WatchTasks(ctx, &confedv1.WatchTasksRequest{})
 	if err != nil {
 		return true, fmt.Errorf("watching tasks: %w", err)
 	}
+	d.metrics.setConnected(true)
+	defer d.metrics.setConnected(false)
 	for {
 		t, err := tasks.Recv()
 		if err != nil {
@@ -176,7 +198,7 @@ func isPermanent(err error) bool {
 	return c == codes.PermissionDenied || c == codes.Unauthenticated
 }
 
-func dial(addr string, files pki.Files, role pki.Role) (*grpc.ClientConn, error) {
+func dial(addr string, files pki.Files, role pki.Role, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("address %q: %w", addr, err)
@@ -185,8 +207,8 @@ func dial(addr string, files pki.Files, role pki.Role) (*grpc.ClientConn, error)
 	if err != nil {
 		return nil, fmt.Errorf("client TLS: %w", err)
 	}
-	return grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}))
+	return grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true})}, extra...)...)
 }
 
 // participantIssuer is the issuer of this participant's own evidence.

@@ -7,6 +7,12 @@ set -euo pipefail
 
 NEEDS=(
   "command -v protoc|protobuf-compiler"
+  "command -v ansible-playbook|ansible-core"
+  "command -v ansible-lint|ansible-lint"
+  "command -v systemd-analyze|systemd"
+  "command -v shellcheck|shellcheck"
+  "command -v chromium|chromium"
+  "/usr/bin/python3 -c 'import torch'|python3-torch"
 )
 
 missing=()

@@ -133,3 +133,48 @@ func TestBufferPoolEmptySpec(t *testing.T) {
 		t.Fatal("third Put of an empty buffer succeeded")
 	}
 }
+
+// TestPoolRelease: after Release, a blocked Get and later Gets fail with
+// ErrReleased, idle buffers are dropped, and a buffer still handed out can
+// be Put (and is dropped).
+func TestPoolRelease(t *testing.T) {
+	p, err := NewPool[uint32](5, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	held, err := p.Get(ctx)
+	if err != nil || len(held) != 5 {
+		t.Fatalf("Get() = %d values, %v", len(held), err)
+	}
+	blocked := make(chan error, 1)
+	go func() {
+		_, err := p.Get(ctx)
+		blocked <- err
+	}()
+	p.Release()
+	if err := <-blocked; !errors.Is(err, ErrReleased) {
+		t.Fatalf("blocked Get after Release: %v, want ErrReleased", err)
+	}
+	if _, err := p.Get(ctx); !errors.Is(err, ErrReleased) {
+		t.Fatalf("Get after Release: %v, want ErrReleased", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if err := p.Drained(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Drained with a buffer in use: %v, want the deadline", err)
+	}
+	if err := p.Put(held); err != nil {
+		t.Fatalf("Put of a held buffer after Release: %v", err)
+	}
+	if err := p.Drained(ctx); err != nil {
+		t.Fatalf("Drained once every buffer is back: %v", err)
+	}
+	if err := p.Put(held); err == nil {
+		t.Fatal("a second Put of the same buffer was accepted")
+	}
+	if len(p.free) != 0 {
+		t.Fatalf("%d buffers kept after Release", len(p.free))
+	}
+	p.Release() // idempotent
+}

@@ -30,6 +30,12 @@ var allowedModules = []string{
 	"github.com/google/uuid",
 	"go.uber.org/multierr",
 	"golang.org/x/crypto/",
+	// CBOR for the AWS Nitro and Arm CCA verifiers (internal/tee/nitro,
+	// internal/tee/cca, via internal/tee/cose), which package provider
+	// registers for the participant verifier the aggregator selects: a
+	// small, dependency-light decoder (its only dependency is float16).
+	"github.com/fxamacker/cbor/v2",
+	"github.com/x448/float16",
 }
 
 // forbidden are packages that must never be in the aggregator, whatever

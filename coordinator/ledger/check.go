@@ -154,7 +154,10 @@ func compareManifest(m *confedv1.ModelManifest, r Record) error {
 			return fmt.Errorf("manifest %s %v does not match record %v", f.name, quote(f.got), quote(f.want))
 		}
 	}
-	return compareContributions(m.GetContributions(), r.Participants)
+	if err := compareContributions(m.GetContributions(), r.Participants); err != nil {
+		return err
+	}
+	return compareTree(m, r)
 }
 
 func quote(v any) string {

@@ -34,6 +34,37 @@ type Participant struct {
 	UpdateSHA256 string `json:"update_sha256"` // lowercase hex
 }
 
+// Privacy is the differential privacy of one round: what it spent
+// (EpsilonRound, 0 when it released nothing private) and the federation's
+// total after it, at Delta, against EpsilonBudget. All values are finite.
+type Privacy struct {
+	Mode            string  `json:"mode"`
+	EpsilonRound    float64 `json:"epsilon_round"`
+	EpsilonTotal    float64 `json:"epsilon_total"`
+	Delta           float64 `json:"delta"`
+	NoiseMultiplier float64 `json:"noise_multiplier"`
+	ClipNorm        float64 `json:"clip_norm"`
+	EpsilonBudget   float64 `json:"epsilon_budget"`
+}
+
+// check refuses privacy on a genesis record, an unknown mode and values out
+// of range (nil is fine: the federation runs without DP).
+func (p *Privacy) check(kind string) error {
+	switch {
+	case p == nil:
+		return nil
+	case kind != KindRound:
+		return fmt.Errorf("privacy on a %q record", kind)
+	case p.Mode != "central" && p.Mode != "local":
+		return fmt.Errorf("privacy mode %q, want central or local", p.Mode)
+	case !(p.Delta > 0 && p.Delta < 1):
+		return fmt.Errorf("privacy delta %v, want 0 < δ < 1", p.Delta)
+	case !(p.EpsilonRound >= 0 && p.EpsilonRound <= p.EpsilonTotal) || !(p.NoiseMultiplier > 0) || p.ClipNorm < 0 || !(p.EpsilonBudget > 0):
+		return fmt.Errorf("privacy values out of range: %+v", *p)
+	}
+	return nil
+}
+
 // Record is one ledger record. All hashes are lowercase hex SHA-256 (or
 // empty where a field does not apply).
 //
@@ -82,6 +113,15 @@ type Record struct {
 	// Report.WithoutEvidence) unless VerifyOptions.RequireEvidence is set.
 	Evidence []byte            `json:"evidence,omitempty"`
 	Claims   map[string]string `json:"claims,omitempty"`
+
+	// Privacy is the differential-privacy budget after this round (see
+	// docs/privacy.md); omitted, like Evidence, when the federation runs
+	// without DP, so older records keep their canonical bytes.
+	Privacy *Privacy `json:"privacy,omitempty"`
+
+	// Tree records the leaf aggregators of a round aggregated by a tree
+	// (tree.go); omitted otherwise, so older records keep their bytes.
+	Tree []TreeLeaf `json:"tree,omitempty"`
 
 	Time time.Time `json:"time"` // UTC, encoded RFC 3339 with nanoseconds
 	Prev string    `json:"prev"` // hash of the previous record; GenesisPrev for genesis
@@ -133,6 +173,12 @@ func parse(canonical []byte) (Record, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return Record{}, errors.New("trailing data after the record")
 	}
+	if err := r.Privacy.check(r.Kind); err != nil {
+		return Record{}, err
+	}
+	if err := checkTree(r); err != nil {
+		return Record{}, err
+	}
 	return r, nil
 }
 
@@ -162,6 +208,12 @@ func Next(prev *Entry, r Record) (Entry, error) {
 	}
 	r.Time = r.Time.UTC()
 	if err := checkRecord(r); err != nil {
+		return Entry{}, fmt.Errorf("ledger: next: record %d (round %d): %w", r.Index, r.Round, err)
+	}
+	if err := r.Privacy.check(r.Kind); err != nil {
+		return Entry{}, fmt.Errorf("ledger: next: record %d (round %d): %w", r.Index, r.Round, err)
+	}
+	if err := checkTree(r); err != nil {
 		return Entry{}, fmt.Errorf("ledger: next: record %d (round %d): %w", r.Index, r.Round, err)
 	}
 	c, err := r.Canonical()

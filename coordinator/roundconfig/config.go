@@ -28,6 +28,12 @@ type Config struct {
 	Training     Training     `yaml:"training"`
 	Aggregation  Aggregation  `yaml:"aggregation"`
 	TEE          TEE          `yaml:"tee"`
+	// Privacy is the federation's differential privacy (off by default).
+	Privacy Privacy `yaml:"privacy"`
+	// SecureAggregation is SecAgg+ masking of the updates (off by default).
+	SecureAggregation SecureAggregation `yaml:"secure_aggregation"`
+	// Tree is hierarchical aggregation (tree.go); nil: one aggregator.
+	Tree *Tree `yaml:"tree,omitempty"`
 
 	// Path is the file the config was parsed from ("" if built in code).
 	Path string `yaml:"-"`

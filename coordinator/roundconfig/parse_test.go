@@ -243,8 +243,9 @@ func TestHeartDiseaseDefaultIsExplicit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range allKeys(reflect.TypeFor[Config](), "") {
-		// Policies of TEE kinds the demo does not use stay out of it.
-		if strings.HasPrefix(key, "tee.sev-snp") || strings.HasPrefix(key, "tee.tdx") || strings.HasPrefix(key, "tee.sgx") || strings.HasPrefix(key, "tee.participant_policy") ||
+		// Policies of TEE kinds the demo does not use stay out of it, and
+		// so does the optional aggregation tree.
+		if key == "tree" || strings.HasPrefix(key, "tree.") || strings.HasPrefix(key, "tee.sev-snp") || strings.HasPrefix(key, "tee.tdx") || strings.HasPrefix(key, "tee.sgx") || strings.HasPrefix(key, "tee.participant_policy") ||
 			(strings.HasPrefix(key, "aggregation.server_optimizer.") && key != "aggregation.server_optimizer.name") {
 			continue
 		}

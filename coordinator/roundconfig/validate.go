@@ -51,6 +51,9 @@ func (c Config) Validate() error {
 		c.validateRobust(l),
 		c.validateFixedPoint(l),
 		c.TEE.validate(l),
+		c.validatePrivacy(l),
+		c.validateSecAgg(l),
+		c.validateTree(l),
 	)
 }
 

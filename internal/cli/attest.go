@@ -44,9 +44,16 @@ EVIDENCE is either
   - raw evidence as the platform's tools produce it: an SEV-SNP attestation
     report followed by its certificate table (what go-sev-guest's
     GetRawQuote returns; a bare 1184-byte report with --vcek), a TDX quote,
-    an SGX report, or simulated TEE evidence. The expected report data comes
-    from --report-data or --ledger-record; without either it is taken from
-    the evidence itself and NOT checked.
+    an SGX report, an AWS Nitro attestation document (binary COSE_Sign1),
+    an Azure Attestation token (JWT), an Arm CCA token (binary CBOR),
+    NVIDIA GPU evidence (confed's JSON document), or simulated TEE
+    evidence. The expected report data comes from --report-data or
+    --ledger-record; without either it is taken from the evidence itself
+    and NOT checked.
+
+With --gpu, NVIDIA GPU evidence is verified too, against the policy's
+nvidia-gpu section and with the same report data, and its claims are shown
+with the CPU TEE's (a composite attestation).
 
 Flags (before EVIDENCE):
 `
@@ -54,7 +61,12 @@ Flags (before EVIDENCE):
 func attestVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("confed attest verify", stderr)
 	policyFile := fs.String("policy", "", "attestation policy (YAML: tee plus the section of that kind, as in a round file's tee section)")
-	kind := fs.String("kind", "", "kind of raw evidence: sev-snp, tdx, sgx or simulated (default: the policy's tee)")
+	kind := fs.String("kind", "", "kind of raw evidence: "+kindChoices+" (default: the policy's tee)")
+	var gpus []string
+	fs.Func("gpu", "NVIDIA GPU evidence `FILE` to verify with the CPU TEE's evidence (repeatable; policy section nvidia-gpu)", func(s string) error {
+		gpus = append(gpus, s)
+		return nil
+	})
 	reportData := fs.String("report-data", "", "expected report data of raw evidence: 64 bytes in hex")
 	recordFile := fs.String("ledger-record", "", "ledger record (a line of confed ledger show) that names raw EVIDENCE: its hash must match, and the report data must bind the record's signing key")
 	vcek := fs.String("vcek", "", "VCEK or VLEK certificate (PEM or DER) for a bare SEV-SNP report without certificate table")
@@ -75,7 +87,7 @@ func attestVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: -o %q: want text or json", errUsage, *format)
 	}
 	req := verifyRequest{policyFile: *policyFile, kind: *kind, reportData: *reportData, recordFile: *recordFile,
-		vcek: *vcek, insecure: *insecure}
+		vcek: *vcek, insecure: *insecure, gpus: gpus}
 	if *at != "" {
 		t, err := time.Parse(time.RFC3339, *at)
 		if err != nil {
@@ -101,6 +113,7 @@ type verifyRequest struct {
 	policyFile, kind, reportData, recordFile, vcek string
 	insecure                                       bool
 	at                                             *time.Time
+	gpus                                           []string
 }
 
 // verifyResult is what confed attest verify prints.
@@ -152,6 +165,7 @@ const (
 	checkEvidenceHash = "evidence hash"
 	checkTEE          = "TEE evidence"
 	checkStoredClaims = "ledger record claims"
+	checkGPU          = "GPU evidence"
 )
 
 // runVerify does the work of confed attest verify. It returns an error for
@@ -271,7 +285,20 @@ func runVerify(ctx context.Context, path string, req verifyRequest) (*verifyResu
 		// simulated one, which checks no certificates, reads the clock.
 		claims.VerifiedAt = *req.at
 	}
+	if len(req.gpus) > 0 {
+		if claims, err = attachGPUs(ctx, p, hooks, req.gpus, claims, rd); err != nil {
+			if errors.Is(err, errUsage) {
+				return nil, err
+			}
+			return res.fail(checkGPU, err.Error()), nil
+		}
+	}
 	res.Claims = ledger.ClaimsSummary(claims)
+	for i, g := range claims.GPU {
+		for k, v := range ledger.ClaimsSummary(g) {
+			res.Claims[fmt.Sprintf("gpu[%d].%s", i, k)] = v
+		}
+	}
 	if record != nil {
 		if msg := compareStoredClaims(record, claims); msg != "" {
 			return res.fail(checkStoredClaims, msg), nil

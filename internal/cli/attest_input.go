@@ -19,6 +19,10 @@ import (
 
 	"github.com/confed/confed/coordinator/ledger"
 	"github.com/confed/confed/internal/tee"
+	"github.com/confed/confed/internal/tee/cca"
+	"github.com/confed/confed/internal/tee/maa"
+	"github.com/confed/confed/internal/tee/nitro"
+	"github.com/confed/confed/internal/tee/nvgpu"
 	"github.com/confed/confed/internal/tee/simulated"
 	"github.com/confed/confed/internal/tee/snp"
 	"github.com/confed/confed/internal/tee/tdx"
@@ -92,8 +96,10 @@ func loadAttestInput(path string) (*attestInput, error) {
 	case string(probe["warning"]) != "" && strings.Contains(string(probe["kind"]), tee.KindSimulated):
 		// Kept byte for byte: the verifier parses it strictly itself.
 		in.ev = tee.Evidence{Kind: tee.KindSimulated, Raw: data}
+	case string(probe["format"]) == `"`+nvgpu.EvidenceFormat+`"`:
+		in.ev = tee.Evidence{Kind: tee.KindNVGPU, Raw: data}
 	default:
-		return nil, fmt.Errorf("%s: a JSON document that is neither a ledger record nor simulated TEE evidence", path)
+		return nil, fmt.Errorf("%s: a JSON document that is neither a ledger record, simulated TEE evidence nor NVIDIA GPU evidence", path)
 	}
 	return in, nil
 }
@@ -115,23 +121,35 @@ func kindName(k string) (string, error) {
 	switch k {
 	case "simulated", tee.KindSimulated:
 		return tee.KindSimulated, nil
-	case tee.KindSEVSNP, tee.KindTDX, tee.KindSGX:
+	case tee.KindSEVSNP, tee.KindTDX, tee.KindSGX, tee.KindNitro, tee.KindMAA, tee.KindCCA, tee.KindNVGPU:
 		return k, nil
 	}
-	return "", fmt.Errorf("%w: --kind %q: want sev-snp, tdx, sgx or simulated", errUsage, k)
+	return "", fmt.Errorf("%w: --kind %q: want %s", errUsage, k, kindChoices)
 }
 
+// kindChoices lists the kinds --kind accepts.
+const kindChoices = "sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca, nvidia-gpu or simulated"
+
 // detectKind guesses the kind of binary evidence from its header: a TDX v4
-// quote (version 4, TEE type 0x81) or an SEV-SNP report (version 2 to 5,
-// at least a report long). The guess only chooses a parser.
+// quote (version 4, TEE type 0x81), a Nitro document (an untagged
+// COSE_Sign1 whose protected header is {1: -35}), a CCA token (CBOR tag 399
+// or 907), an MAA token (a JWS whose header starts {"alg":), or an SEV-SNP
+// report (version 2 to 5, at least a report long). The guess only chooses
+// a parser.
 func detectKind(raw []byte) (string, error) {
 	switch {
+	case bytes.HasPrefix(raw, []byte{0x84, 0x44, 0xa1, 0x01, 0x38, 0x22}):
+		return tee.KindNitro, nil
+	case bytes.HasPrefix(raw, []byte{0xd9, 0x01, 0x8f}), bytes.HasPrefix(raw, []byte{0xd9, 0x03, 0x8b}):
+		return tee.KindCCA, nil
+	case bytes.HasPrefix(bytes.TrimSpace(raw), []byte("eyJ")) && bytes.Count(raw, []byte(".")) == 2:
+		return tee.KindMAA, nil
 	case len(raw) >= 8 && binary.LittleEndian.Uint16(raw) == 4 && binary.LittleEndian.Uint32(raw[4:]) == 0x81:
 		return tee.KindTDX, nil
 	case len(raw) >= abi.ReportSize && binary.LittleEndian.Uint32(raw) >= 2 && binary.LittleEndian.Uint32(raw) <= 5:
 		return tee.KindSEVSNP, nil
 	}
-	return "", fmt.Errorf("%w: cannot tell what kind of evidence this is (%d bytes): pass --kind sev-snp, tdx or sgx", errUsage, len(raw))
+	return "", fmt.Errorf("%w: cannot tell what kind of evidence this is (%d bytes): pass --kind (%s)", errUsage, len(raw), kindChoices)
 }
 
 // field is one named, readable value of evidence or of a record.
@@ -160,6 +178,38 @@ func describeEvidence(ev tee.Evidence) ([]field, error) {
 		}
 		for _, f := range fs {
 			out = append(out, field{f.Name, f.Value})
+		}
+	case tee.KindNitro:
+		fs, err := nitro.Describe(ev.Raw)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			out = append(out, field{f.Name, f.Value})
+		}
+	case tee.KindCCA:
+		fs, err := cca.Describe(ev.Raw)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			out = append(out, field{f.Name, f.Value})
+		}
+	case tee.KindNVGPU:
+		fs, err := nvgpu.Describe(ev.Raw)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			out = append(out, field{f.Name, f.Value})
+		}
+	case tee.KindMAA:
+		fs, err := maa.Describe(ev.Raw)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			out = append(out, field{f[0], f[1]})
 		}
 	case tee.KindSimulated:
 		return describeSimulated(ev.Raw)
@@ -210,7 +260,8 @@ func describeSimulated(raw []byte) ([]field, error) {
 // reportDataOf reads the report data that ev itself carries, unverified.
 func reportDataOf(ev tee.Evidence) ([64]byte, error) {
 	var out [64]byte
-	name := map[string]string{tee.KindSEVSNP: "report_data", tee.KindTDX: "body.report_data", tee.KindSimulated: "report_data"}[ev.Kind]
+	name := map[string]string{tee.KindSEVSNP: "report_data", tee.KindTDX: "body.report_data", tee.KindSimulated: "report_data",
+		tee.KindNitro: "nonce", tee.KindCCA: "realm.challenge", tee.KindNVGPU: "nonce"}[ev.Kind]
 	if name == "" {
 		return out, fmt.Errorf("%w: cannot read the report data of %s evidence: pass --report-data HEX", errUsage, ev.Kind)
 	}
@@ -221,6 +272,10 @@ func reportDataOf(ev tee.Evidence) ([64]byte, error) {
 	for _, f := range fs {
 		if f.Name == name {
 			b, err := hex.DecodeString(f.Value)
+			if ev.Kind == tee.KindNVGPU && err == nil && len(b) == nvgpu.NonceSize {
+				// A GPU binds the first 32 bytes of the report data.
+				b = append(b, make([]byte, len(out)-nvgpu.NonceSize)...)
+			}
 			if err != nil || len(b) != len(out) {
 				return out, fmt.Errorf("%s evidence: report data %q is not 64 bytes of hex", ev.Kind, f.Value)
 			}

@@ -28,7 +28,7 @@ const showNotVerified = "NOT VERIFIED: this shows what the evidence says; confed
 
 func attestShow(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("confed attest show", stderr)
-	kind := fs.String("kind", "", "kind of raw evidence: sev-snp, tdx, sgx or simulated (default: guessed from its header)")
+	kind := fs.String("kind", "", "kind of raw evidence: "+kindChoices+" (default: guessed from its header)")
 	format := fs.String("o", "text", "output format: text or json")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, attestShowUsage)

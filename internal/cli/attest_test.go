@@ -544,7 +544,7 @@ func TestAttestShowRefuses(t *testing.T) {
 		{[]string{"--kind", "sev-snp", "garbage.bin"}, 1, "sev-snp: malformed evidence"},
 		{[]string{"--kind", "sgx", "short.bin"}, 1, "this build cannot describe SGX reports"},
 		{[]string{"--kind", "nitro", "short.bin"}, 2, `--kind "nitro"`},
-		{[]string{"other.json"}, 1, "neither a ledger record nor simulated TEE evidence"},
+		{[]string{"other.json"}, 1, "neither a ledger record, simulated TEE evidence nor NVIDIA GPU evidence"},
 		{[]string{"missing.bin"}, 1, "missing.bin"},
 		{[]string{}, 2, "confed attest show"},
 	}

@@ -19,6 +19,9 @@ import (
 type demoOptions struct {
 	bin, dir, data, roundConfig string
 	timeout                     time.Duration
+	// serve keeps the coordinator and its dashboard running after the
+	// federation has finished, until interrupted.
+	serve bool
 }
 
 // runDemo runs a whole federation as separate processes on loopback: a
@@ -33,7 +36,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.dir, "dir", "demo-run", "working folder (wiped if it holds a previous demo)")
 	fs.StringVar(&o.data, "data", "data/heart-disease", "folder with the UCI Heart Disease files")
 	fs.StringVar(&o.roundConfig, "round-config", "", "round configuration file (default: the embedded heart-disease federation)")
-	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on the federation after this long")
+	fs.BoolVar(&o.serve, "serve", false, "serve the operator dashboard over HTTPS (address and token printed) and keep serving it after the federation has finished, until interrupted")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,13 +48,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if o.data, err = filepath.Abs(o.data); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
 	return demo(ctx, o, stdout)
 }
 
-func demo(ctx context.Context, o demoOptions, out io.Writer) error {
+// demo runs the federation within o.timeout; with o.serve it then keeps
+// the coordinator and aggregator running until ctx ends.
+func demo(parent context.Context, o demoOptions, out io.Writer) error {
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(parent, o.timeout)
+	defer cancel()
 	raw, rc, err := demoRoundConfig(o.roundConfig)
 	if err != nil {
 		return err
@@ -70,6 +76,9 @@ func demo(ctx context.Context, o demoOptions, out io.Writer) error {
 	}()
 	if err != nil {
 		return err
+	}
+	if o.serve {
+		printDashboard(out, l)
 	}
 	c := &clientFlags{addr: l.coordAddr, Files: operatorFiles(l), insecureSimulated: true}
 	if err := followRounds(ctx, c, procs[:2], out); err != nil {
@@ -99,6 +108,9 @@ func demo(ctx context.Context, o demoOptions, out io.Writer) error {
 	abs, _ := filepath.Abs(path)
 	fmt.Fprintf(out, "\nfederation finished in %.1f s\nsummary written to %s\nlogs in %s, final model in %s\n",
 		sum.Seconds, abs, l.logs, l.path("final-model.safetensors"))
+	if o.serve {
+		return serveDashboard(parent, l, procs[0], out)
+	}
 	return nil
 }
 
@@ -133,6 +145,11 @@ func demoSetup(o demoOptions, raw []byte, rc roundconfig.Config) (demoLayout, er
 	}
 	if l.aggAddr, err = freePort(); err != nil {
 		return l, err
+	}
+	if o.serve {
+		if err := prepareDashboard(&l); err != nil {
+			return l, err
+		}
 	}
 	if err := issueDemoCredentials(l, rc.Federation, rc.Participants.Expected); err != nil {
 		return l, fmt.Errorf("issuing credentials: %w", err)

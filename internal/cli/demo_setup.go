@@ -16,6 +16,9 @@ import (
 type demoLayout struct {
 	dir, pki, logs, data string
 	coordAddr, aggAddr   string
+	// dashAddr is the dashboard's address, empty without --serve;
+	// dashToken is its operator token.
+	dashAddr, dashToken string
 }
 
 func (l demoLayout) path(parts ...string) string {
@@ -102,7 +105,7 @@ func operatorFiles(l demoLayout) pki.Files {
 func writeDemoConfigs(l demoLayout, roundCfg []byte, dataDir string) error {
 	files := map[string]string{
 		"federation.yaml":  string(roundCfg),
-		"coordinator.yaml": fmt.Sprintf("listen: %s\ndatabase: coordinator.db\nround_config: federation.yaml\naggregator_address: %s\n%s", l.coordAddr, l.aggAddr, tlsYAML(l, "coordinator")),
+		"coordinator.yaml": fmt.Sprintf("listen: %s\ndatabase: coordinator.db\nround_config: federation.yaml\naggregator_address: %s\n%s%s", l.coordAddr, l.aggAddr, tlsYAML(l, "coordinator"), dashboardYAML(l)),
 		"aggregator.yaml":  fmt.Sprintf("listen: %s\ncoordinator: %s\n%s%s", l.aggAddr, l.coordAddr, tlsYAML(l, "aggregator"), simulatedPolicy("attestation")),
 	}
 	for _, h := range heartdisease.Hospitals {

@@ -2,7 +2,7 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +73,8 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var src ledgerSource
 	src.client.register(fs)
 	src.register(fs)
-	format := fs.String("o", "text", "output format: text or json")
+	format := addFormat(fs)
+	refuseFormatO(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -87,11 +88,16 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		opts.ModelSHA256 = modelHasher(st)
 	}
 	rep, err := ledger.Verify(entries, opts)
+	if *format == formatJSON {
+		if jerr := writeJSON(stdout, newLedgerJSON(rep, err, st != nil)); jerr != nil {
+			return jerr
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("ledger does NOT verify: %w", err)
 	}
-	if *format == "json" {
-		return json.NewEncoder(stdout).Encode(map[string]any{"verified": true, "records": len(entries), "report": rep})
+	if *format == formatJSON {
+		return nil
 	}
 	fmt.Fprintf(stdout, "ledger verifies: %d records (%d published rounds, %d failed), head %x\n",
 		rep.Records, rep.Published, rep.Failed, rep.Head)
@@ -102,6 +108,43 @@ func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stdout, "(model bytes were not re-hashed: use --db on a stopped coordinator's file for that)")
 	}
 	return nil
+}
+
+// ledgerJSON is what ledger verify prints with --format json, whether the
+// ledger verifies or not.
+type ledgerJSON struct {
+	Verified        bool   `json:"verified"`
+	Records         int    `json:"records"`
+	Published       int    `json:"published"`
+	Failed          int    `json:"failed"`
+	Insecure        bool   `json:"insecure"`
+	WithoutEvidence int    `json:"without_evidence"`
+	HeadSHA256      string `json:"head_sha256"`
+	ModelsRehashed  bool   `json:"models_rehashed"`
+	// Error, FailedIndex, FailedKind and FailedRound say which record
+	// failed and why, when Verified is false.
+	Error       string  `json:"error,omitempty"`
+	FailedIndex *uint64 `json:"failed_index,omitempty"`
+	FailedKind  string  `json:"failed_kind,omitempty"`
+	FailedRound *uint64 `json:"failed_round,omitempty"`
+}
+
+func newLedgerJSON(rep ledger.Report, err error, rehashed bool) ledgerJSON {
+	out := ledgerJSON{Verified: err == nil, Records: rep.Records, Published: rep.Published, Failed: rep.Failed,
+		Insecure: rep.Insecure, WithoutEvidence: rep.WithoutEvidence, ModelsRehashed: rehashed}
+	if err == nil {
+		out.HeadSHA256 = hex.EncodeToString(rep.Head[:])
+		return out
+	}
+	out.Error = err.Error()
+	var ve *ledger.VerifyError
+	if errors.As(err, &ve) {
+		out.FailedIndex = &ve.Index
+		if ve.Parsed {
+			out.FailedKind, out.FailedRound = ve.Kind, &ve.Round
+		}
+	}
+	return out
 }
 
 func modelHasher(st *store.Store) func(uint64) ([32]byte, error) {

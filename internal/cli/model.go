@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -27,34 +28,71 @@ func modelGet(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c clientFlags
 	c.register(fs)
 	round := fs.Int64("round", -1, "round of the model (default: the latest published)")
-	out := fs.String("o", "", "output file (safetensors)")
+	var out string
+	fs.StringVar(&out, "o", "", "output file (safetensors)")
+	fs.StringVar(&out, "output", "", "output file (safetensors); same as -o")
+	format := addFormat(fs)
 	federation := fs.String("federation", "", "federation the model must belong to")
 	policyFile := fs.String("policy", "", "attestation policy the aggregator's evidence must meet (YAML: tee plus its section; see docs/attestation.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *out == "" || *federation == "" {
+	if out == "" || *federation == "" {
 		return fmt.Errorf("%w: -o FILE and --federation NAME are required", errUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q (confed model get [flags])", errUsage, fs.Args())
 	}
 	v, err := verifierFor(*policyFile, c.insecureSimulated)
 	if err != nil {
 		return err
 	}
-	d, err := fetchModel(ctx, &c, *round, modelio.Expect{Federation: *federation, Verifier: v})
+	bar := newProgress(stderr, "downloading model")
+	d, err := fetchModelWith(ctx, &c, *round, modelio.Expect{Federation: *federation, Verifier: v}, bar.receiver)
+	bar.finish()
 	if err != nil {
 		return err
 	}
-	if err := writeModelFile(*out, d.Model); err != nil {
+	if err := writeModelFile(out, d.Model); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: round %d, sha256 %x, %d parameters, TEE %s (insecure=%v)\n", *out,
-		d.Verified.Manifest.GetRound(), d.SHA256, d.Model.NumParams(), d.Verified.Claims.Kind, d.Verified.Claims.Insecure)
-	return nil
+	return printModel(stdout, *format, out, d)
+}
+
+// modelJSON is what model get prints with --format json.
+type modelJSON struct {
+	File        string `json:"file"`
+	Federation  string `json:"federation"`
+	Round       uint64 `json:"round"`
+	ModelSHA256 string `json:"model_sha256"`
+	Bytes       uint64 `json:"bytes"`
+	Parameters  int    `json:"parameters"`
+	TEEKind     string `json:"tee_kind"`
+	Insecure    bool   `json:"insecure"`
+	Strategy    string `json:"strategy"`
+}
+
+func printModel(w io.Writer, format, file string, d *modelio.Downloaded) error {
+	mf := d.Verified.Manifest
+	if format == formatJSON {
+		return writeJSON(w, modelJSON{File: file, Federation: mf.GetFederation(), Round: mf.GetRound(),
+			ModelSHA256: hex.EncodeToString(d.SHA256[:]), Bytes: mf.GetModelSize(), Parameters: d.Model.NumParams(),
+			TEEKind: d.Verified.Claims.Kind, Insecure: d.Verified.Claims.Insecure, Strategy: mf.GetStrategy()})
+	}
+	_, err := fmt.Fprintf(w, "wrote %s: round %d, sha256 %x, %d parameters, TEE %s (insecure=%v)\n", file,
+		mf.GetRound(), d.SHA256, d.Model.NumParams(), d.Verified.Claims.Kind, d.Verified.Claims.Insecure)
+	return err
 }
 
 // fetchModel downloads and verifies a model from the coordinator.
 // A negative round means the latest published model.
 func fetchModel(ctx context.Context, c *clientFlags, round int64, want modelio.Expect) (*modelio.Downloaded, error) {
+	return fetchModelWith(ctx, c, round, want, func(r modelio.Receiver) modelio.Receiver { return r })
+}
+
+// fetchModelWith is fetchModel with the stream wrapped by wrap (progress).
+func fetchModelWith(ctx context.Context, c *clientFlags, round int64, want modelio.Expect,
+	wrap func(modelio.Receiver) modelio.Receiver) (*modelio.Downloaded, error) {
 	conn, err := c.dial()
 	if err != nil {
 		return nil, err
@@ -68,7 +106,7 @@ func fetchModel(ctx context.Context, c *clientFlags, round int64, want modelio.E
 	if err != nil {
 		return nil, fmt.Errorf("downloading model: %w", err)
 	}
-	return modelio.Receive(ctx, s, want)
+	return modelio.Receive(ctx, wrap(s), want)
 }
 
 // writeModelFile writes m atomically (temporary file, then rename).

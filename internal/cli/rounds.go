@@ -10,9 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -32,7 +29,8 @@ func roundsList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlags("confed rounds ls", stderr)
 	var c clientFlags
 	c.register(fs)
-	format := fs.String("o", "text", "output format: text or json")
+	format := addFormat(fs)
+	refuseFormatO(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,8 +43,8 @@ func roundsList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("listing rounds: %w", err)
 	}
-	if *format == "json" {
-		return writeJSON(stdout, resp)
+	if *format == formatJSON {
+		return writeProtoJSON(stdout, resp)
 	}
 	printRounds(stdout, resp)
 	return nil
@@ -67,16 +65,18 @@ func roundShow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("confed round show", stderr)
 	var c clientFlags
 	c.register(fs)
-	format := fs.String("o", "text", "output format: text or json")
-	if err := parseFlags(fs, args); err != nil {
+	format := addFormat(fs)
+	refuseFormatO(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return fmt.Errorf("%w: confed round show [flags] ROUND", errUsage)
 	}
-	n, err := strconv.ParseUint(fs.Arg(0), 10, 64)
+	n, err := strconv.ParseUint(pos[0], 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: round %q is not a number", errUsage, fs.Arg(0))
+		return fmt.Errorf("%w: round %q is not a number", errUsage, pos[0])
 	}
 	conn, err := c.dial()
 	if err != nil {
@@ -87,8 +87,8 @@ func roundShow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("reading round %d: %w", n, err)
 	}
-	if *format == "json" {
-		return writeJSON(stdout, r)
+	if *format == formatJSON {
+		return writeProtoJSON(stdout, r)
 	}
 	printRound(stdout, r)
 	return nil
@@ -141,13 +141,4 @@ func short(b []byte) string {
 		return "-"
 	}
 	return hex.EncodeToString(b)[:12]
-}
-
-func writeJSON(w io.Writer, m proto.Message) error {
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
 }

@@ -40,7 +40,7 @@ func ViewFlat(spec Spec, flat []float32) (*Model, error) {
 	if n := spec.NumParams(); len(flat) != n {
 		return nil, fmt.Errorf("view flat: %d values, spec needs %d", len(flat), n)
 	}
-	m := &Model{Tensors: make([]Tensor, len(spec))}
+	m := &Model{Tensors: make([]Tensor, len(spec)), flat: flat}
 	off := 0
 	for i, ts := range spec {
 		n := shapeElems(ts.Shape)
@@ -69,4 +69,27 @@ func Sub(a, b *Model) (*Model, error) {
 		}
 	}
 	return out, nil
+}
+
+// Backing returns the flat vector that backs all of m's tensors in order,
+// if m was made by ViewFlat and its tensors are still the slices ViewFlat
+// made; otherwise nil and false. Writing to it writes to the tensors.
+func (m *Model) Backing() ([]float32, bool) {
+	if m.flat == nil {
+		return nil, false
+	}
+	off := 0
+	for _, t := range m.Tensors {
+		if off+len(t.Data) > len(m.flat) {
+			return nil, false
+		}
+		if len(t.Data) > 0 && &t.Data[0] != &m.flat[off] {
+			return nil, false
+		}
+		off += len(t.Data)
+	}
+	if off != len(m.flat) {
+		return nil, false
+	}
+	return m.flat, true
 }

@@ -19,6 +19,8 @@ type Tensor struct {
 // FromFlat, Init, the safetensors readers) so that it is valid.
 type Model struct {
 	Tensors []Tensor
+	// flat is the vector ViewFlat made the tensors slices of (see Backing).
+	flat []float32
 }
 
 // New validates tensors and returns them as a Model sorted by name. Names must

@@ -17,13 +17,18 @@ var hardwarePaths = map[string][]string{
 	KindSEVSNP: {"/sys/kernel/config/tsm/report", "/dev/sev-guest"},
 	KindTDX:    {"/sys/kernel/config/tsm/report", "/dev/tdx_guest"},
 	KindSGX:    {"/dev/sgx_enclave"},
+	KindNitro:  {"/dev/nsm"},
+	KindCCA:    {"/sys/kernel/config/tsm/report"},
 }
+
+// kindList names the kinds of evidence confed knows, for messages.
+const kindList = "sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca, nvidia-gpu or simulated"
 
 // ErrUnsupportedVerifier explains that this build cannot verify evidence of
 // kind. Verifying needs no TEE hardware on the verifying machine.
 func ErrUnsupportedVerifier(kind string) error {
 	if _, ok := hardwarePaths[kind]; !ok {
-		return fmt.Errorf("unknown TEE kind %q (want %s, %s, %s or simulated)", kind, KindSEVSNP, KindTDX, KindSGX)
+		return fmt.Errorf("unknown TEE kind %q (want %s)", kind, kindList)
 	}
 	return fmt.Errorf("no verifier for %s evidence in this build", kind)
 }
@@ -33,7 +38,7 @@ func ErrUnsupportedVerifier(kind string) error {
 func ErrUnsupported(kind string) error {
 	paths, ok := hardwarePaths[kind]
 	if !ok {
-		return fmt.Errorf("unknown TEE kind %q (want %s, %s, %s or simulated)", kind, KindSEVSNP, KindTDX, KindSGX)
+		return fmt.Errorf("unknown TEE kind %q (want %s)", kind, kindList)
 	}
 	var present []string
 	for _, p := range paths {

@@ -7,10 +7,12 @@
 // pass before claims are returned.
 //
 // Implementations live in subpackages, one per TEE: snp (AMD SEV-SNP),
-// tdx (Intel TDX), sgx (Intel SGX via EGo, behind build tags) and simulated,
-// an INSECURE stand-in for development that must be enabled explicitly and
-// is labelled as such wherever it appears. Package provider picks one from
-// a configuration.
+// tdx (Intel TDX), sgx (Intel SGX via EGo, behind build tags), nitro (AWS
+// Nitro Enclaves), maa (Azure Attestation tokens), cca (Arm CCA), nvgpu
+// (NVIDIA confidential GPUs, reported next to a CPU TEE in Claims.GPU) and
+// simulated, an INSECURE stand-in for development that must be enabled
+// explicitly and is labelled as such wherever it appears. Package provider
+// picks one from a configuration.
 package tee
 
 import (
@@ -34,6 +36,16 @@ const (
 	KindSEVSNP    = "sev-snp"
 	KindTDX       = "tdx"
 	KindSGX       = "sgx"
+	// KindNitro is an AWS Nitro Enclaves attestation document.
+	KindNitro = "aws-nitro"
+	// KindMAA is an Azure Attestation (MAA) token for an SEV-SNP CVM or
+	// an SGX enclave.
+	KindMAA = "azure-maa"
+	// KindCCA is an Arm CCA attestation token (platform and realm).
+	KindCCA = "arm-cca"
+	// KindNVGPU is an NVIDIA H100/H200 confidential-computing GPU
+	// attestation report with its certificate chain.
+	KindNVGPU = "nvidia-gpu"
 )
 
 // Claims are what a Verifier established about the peer.
@@ -50,6 +62,10 @@ type Claims struct {
 	// Details are further verified fields, by name, for display and for
 	// the ledger (e.g. "vmpl", "guest_svn", "host_data", "rtmr0").
 	Details map[string]string
+	// GPU holds the verified claims of GPUs attested together with this
+	// TEE (composite attestation: CPU TEE evidence plus NVIDIA GPU
+	// evidence bound to the same report data), one per GPU.
+	GPU []Claims
 }
 
 // Issuer produces evidence binding reportData.

@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/confed/confed/internal/tee"
+	"github.com/confed/confed/internal/tee/cca"
+	"github.com/confed/confed/internal/tee/maa"
+	"github.com/confed/confed/internal/tee/nitro"
+	"github.com/confed/confed/internal/tee/nvgpu"
 	"github.com/confed/confed/internal/tee/sgx"
 	"github.com/confed/confed/internal/tee/simulated"
 	"github.com/confed/confed/internal/tee/snp"
@@ -21,14 +25,22 @@ import (
 // which TEE a peer must run in and, for each kind, what its evidence must
 // show. Only the section of the named kind is used.
 type Policy struct {
-	// TEE is the kind the peer must prove: sev-snp, tdx, sgx or simulated
-	// (INSECURE; accepted only with --insecure-simulated-tee).
+	// TEE is the kind the peer must prove: sev-snp, tdx, sgx, aws-nitro,
+	// azure-maa, arm-cca, nvidia-gpu or simulated (INSECURE; accepted only
+	// with --insecure-simulated-tee).
 	TEE       string          `yaml:"tee"`
 	SEVSNP    snp.Policy      `yaml:"sev-snp"`
 	TDX       tdx.Policy      `yaml:"tdx"`
 	SGX       sgx.Policy      `yaml:"sgx"`
+	Nitro     nitro.Policy    `yaml:"aws-nitro"`
+	MAA       maa.Policy      `yaml:"azure-maa"`
+	CCA       cca.Policy      `yaml:"arm-cca"`
+	NVGPU     nvgpu.Policy    `yaml:"nvidia-gpu"`
 	Simulated SimulatedPolicy `yaml:"simulated"`
 }
+
+// kindWant lists the kinds a policy can name, for messages.
+const kindWant = "sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca, nvidia-gpu or simulated"
 
 // SimulatedPolicy restricts the simulated TEE's (forgeable) measurement.
 type SimulatedPolicy struct {
@@ -53,13 +65,21 @@ func (p Policy) Validate() error {
 		return p.TDX.Validate()
 	case tee.KindSGX:
 		return p.SGX.Validate()
+	case tee.KindNitro:
+		return p.Nitro.Validate()
+	case tee.KindMAA:
+		return p.MAA.Validate()
+	case tee.KindCCA:
+		return p.CCA.Validate()
+	case tee.KindNVGPU:
+		return p.NVGPU.Validate()
 	case tee.KindSimulated:
 		_, err := p.Simulated.measurements()
 		return err
 	case "":
-		return errors.New("tee: missing: want sev-snp, tdx, sgx or simulated")
+		return errors.New("tee: missing: want " + kindWant)
 	}
-	return fmt.Errorf("tee: %q is not a TEE kind: want sev-snp, tdx, sgx or simulated", p.TEE)
+	return fmt.Errorf("tee: %q is not a TEE kind: want %s", p.TEE, kindWant)
 }
 
 func (s SimulatedPolicy) measurements() ([][]byte, error) {
@@ -77,8 +97,11 @@ func (s SimulatedPolicy) measurements() ([][]byte, error) {
 // Hooks replace what hardware or the network would provide; tests use them
 // with the fakes of internal/tee/snp/snptest.
 type Hooks struct {
-	SNP snp.Options
-	TDX tdx.Options
+	SNP   snp.Options
+	TDX   tdx.Options
+	Nitro nitro.Options
+	MAA   maa.Options
+	NVGPU nvgpu.Options
 	// Now, if set, is the time at which certificates must be valid
 	// (auditors verifying archived evidence).
 	Now func() time.Time
@@ -110,6 +133,26 @@ func Verifier(p Policy, opts tee.Options, h Hooks) (tee.Verifier, error) {
 		return tdx.NewVerifier(p.TDX, o)
 	case tee.KindSGX:
 		return sgx.NewVerifier(p.SGX)
+	case tee.KindNitro:
+		o := h.Nitro
+		if h.Now != nil {
+			o.Now = h.Now
+		}
+		return nitro.NewVerifier(p.Nitro, o)
+	case tee.KindMAA:
+		o := h.MAA
+		if h.Now != nil {
+			o.Now = h.Now
+		}
+		return maa.NewVerifier(p.MAA, o)
+	case tee.KindCCA:
+		return cca.NewVerifier(p.CCA, cca.Options{Now: h.Now})
+	case tee.KindNVGPU:
+		o := h.NVGPU
+		if h.Now != nil {
+			o.Now = h.Now
+		}
+		return nvgpu.NewVerifier(p.NVGPU, o)
 	}
 	return nil, tee.ErrUnsupportedVerifier(p.TEE)
 }
@@ -133,6 +176,12 @@ func Issuer(kind string, opts tee.Options) (tee.Issuer, error) {
 		return tdx.NewIssuer()
 	case tee.KindSGX:
 		return sgx.NewIssuer()
+	case tee.KindNitro:
+		return nitro.NewIssuer()
+	case tee.KindMAA:
+		return nil, maa.ErrNoIssuer
+	case tee.KindNVGPU:
+		return nil, errors.New("nvidia-gpu: GPU evidence is collected by the NVIDIA driver next to a CPU TEE's evidence, not issued on its own: this build has no GPU issuer")
 	}
 	return nil, tee.ErrUnsupported(kind)
 }
@@ -169,7 +218,7 @@ func unhex(c byte) int {
 // key (and the key's line, through l).
 func CheckPolicy(l *yamlcfg.Locator, key string, p Policy) error {
 	if p.TEE == "" {
-		return l.Errorf(key+".tee", "want sev-snp, tdx, sgx or simulated (INSECURE)")
+		return l.Errorf(key+".tee", "want sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca, nvidia-gpu or simulated (INSECURE)")
 	}
 	if err := p.Validate(); err != nil {
 		return l.Errorf(key, "%v", err)

@@ -396,9 +396,15 @@ type ModelManifest struct {
 	ConfigSha256 []byte `protobuf:"bytes,7,opt,name=config_sha256,json=configSha256,proto3" json:"config_sha256,omitempty"`
 	TeeKind      string `protobuf:"bytes,8,opt,name=tee_kind,json=teeKind,proto3" json:"tee_kind,omitempty"`
 	// insecure is true when the aggregator ran in the simulated TEE.
-	Insecure      bool                   `protobuf:"varint,9,opt,name=insecure,proto3" json:"insecure,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	Strategy      string                 `protobuf:"bytes,11,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	Insecure  bool                   `protobuf:"varint,9,opt,name=insecure,proto3" json:"insecure,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Strategy  string                 `protobuf:"bytes,11,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// privacy is the differential privacy the aggregator applied to this
+	// aggregate (unset: none).
+	Privacy *PrivacyApplied `protobuf:"bytes,20,opt,name=privacy,proto3" json:"privacy,omitempty"`
+	// tree, for a model combined by a root aggregator, records each leaf
+	// whose partial aggregate it combined (tree.proto).
+	Tree          []*TreeLeafRecord `protobuf:"bytes,21,rep,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -510,6 +516,20 @@ func (x *ModelManifest) GetStrategy() string {
 	return ""
 }
 
+func (x *ModelManifest) GetPrivacy() *PrivacyApplied {
+	if x != nil {
+		return x.Privacy
+	}
+	return nil
+}
+
+func (x *ModelManifest) GetTree() []*TreeLeafRecord {
+	if x != nil {
+		return x.Tree
+	}
+	return nil
+}
+
 // SignedManifest is a manifest with the aggregator's signature and the
 // evidence that binds the signing key to the aggregator's TEE.
 type SignedManifest struct {
@@ -597,7 +617,10 @@ type TrainingParams struct {
 	Seed       uint64  `protobuf:"varint,6,opt,name=seed,proto3" json:"seed,omitempty"`
 	// fixed_point, when set, asks for training updates quantised to the
 	// ring (the statistics round is always exchanged in float32).
-	FixedPoint    *FixedPoint `protobuf:"bytes,7,opt,name=fixed_point,json=fixedPoint,proto3" json:"fixed_point,omitempty"`
+	FixedPoint *FixedPoint `protobuf:"bytes,7,opt,name=fixed_point,json=fixedPoint,proto3" json:"fixed_point,omitempty"`
+	// privacy, in local mode, asks the participant to clip and noise its own
+	// update before sealing it (unset or central: it does not).
+	Privacy       *PrivacyParams `protobuf:"bytes,20,opt,name=privacy,proto3" json:"privacy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -677,6 +700,13 @@ func (x *TrainingParams) GetSeed() uint64 {
 func (x *TrainingParams) GetFixedPoint() *FixedPoint {
 	if x != nil {
 		return x.FixedPoint
+	}
+	return nil
+}
+
+func (x *TrainingParams) GetPrivacy() *PrivacyParams {
+	if x != nil {
+		return x.Privacy
 	}
 	return nil
 }
@@ -1395,7 +1425,10 @@ type AggregationParams struct {
 	ServerOptimizer *ServerOptimizer `protobuf:"bytes,8,opt,name=server_optimizer,json=serverOptimizer,proto3" json:"server_optimizer,omitempty"`
 	// fixed_point, when set, makes training updates ring elements summed
 	// exactly (order-independent, bit-for-bit reproducible).
-	FixedPoint    *FixedPoint `protobuf:"bytes,9,opt,name=fixed_point,json=fixedPoint,proto3" json:"fixed_point,omitempty"`
+	FixedPoint *FixedPoint `protobuf:"bytes,9,opt,name=fixed_point,json=fixedPoint,proto3" json:"fixed_point,omitempty"`
+	// privacy, in central mode, asks the aggregator to clip each update and
+	// add Gaussian noise to the sum (unset or local: it does not).
+	Privacy       *PrivacyParams `protobuf:"bytes,20,opt,name=privacy,proto3" json:"privacy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1489,6 +1522,13 @@ func (x *AggregationParams) GetServerOptimizer() *ServerOptimizer {
 func (x *AggregationParams) GetFixedPoint() *FixedPoint {
 	if x != nil {
 		return x.FixedPoint
+	}
+	return nil
+}
+
+func (x *AggregationParams) GetPrivacy() *PrivacyParams {
+	if x != nil {
+		return x.Privacy
 	}
 	return nil
 }
@@ -1676,8 +1716,11 @@ type AggregationTask struct {
 	// must meet (YAML of the round configuration's participant policy);
 	// empty when participants need not attest.
 	ParticipantPolicy []byte `protobuf:"bytes,13,opt,name=participant_policy,json=participantPolicy,proto3" json:"participant_policy,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// tree, for OPEN and CLOSE under hierarchical aggregation, is this
+	// aggregator's role and the tree (tree.proto); unset otherwise.
+	Tree          *TreeTask `protobuf:"bytes,21,opt,name=tree,proto3" json:"tree,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AggregationTask) Reset() {
@@ -1797,6 +1840,13 @@ func (x *AggregationTask) GetModel() *ModelSpec {
 func (x *AggregationTask) GetParticipantPolicy() []byte {
 	if x != nil {
 		return x.ParticipantPolicy
+	}
+	return nil
+}
+
+func (x *AggregationTask) GetTree() *TreeTask {
+	if x != nil {
+		return x.Tree
 	}
 	return nil
 }
@@ -2813,7 +2863,10 @@ type RoundStatus struct {
 	MinParticipants      uint32                 `protobuf:"varint,11,opt,name=min_participants,json=minParticipants,proto3" json:"min_participants,omitempty"`
 	ExpectedParticipants []string               `protobuf:"bytes,12,rep,name=expected_participants,json=expectedParticipants,proto3" json:"expected_participants,omitempty"`
 	// events are problems participants reported during the round.
-	Events        []*RoundEvent `protobuf:"bytes,13,rep,name=events,proto3" json:"events,omitempty"`
+	Events []*RoundEvent `protobuf:"bytes,13,rep,name=events,proto3" json:"events,omitempty"`
+	// privacy is the differential-privacy budget of the round (unset when
+	// the federation runs without DP).
+	Privacy       *PrivacySpent `protobuf:"bytes,20,opt,name=privacy,proto3" json:"privacy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2939,6 +2992,13 @@ func (x *RoundStatus) GetEvents() []*RoundEvent {
 	return nil
 }
 
+func (x *RoundStatus) GetPrivacy() *PrivacySpent {
+	if x != nil {
+		return x.Privacy
+	}
+	return nil
+}
+
 type RoundEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Participant   string                 `protobuf:"bytes,1,opt,name=participant,proto3" json:"participant,omitempty"`
@@ -3049,6 +3109,9 @@ type ListRoundsResponse struct {
 	Federation    string                 `protobuf:"bytes,2,opt,name=federation,proto3" json:"federation,omitempty"`
 	PlannedRounds uint64                 `protobuf:"varint,3,opt,name=planned_rounds,json=plannedRounds,proto3" json:"planned_rounds,omitempty"`
 	Finished      bool                   `protobuf:"varint,4,opt,name=finished,proto3" json:"finished,omitempty"`
+	// finish_reason says why the federation finished (e.g. the privacy
+	// budget); empty while it runs.
+	FinishReason  string `protobuf:"bytes,20,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3109,6 +3172,13 @@ func (x *ListRoundsResponse) GetFinished() bool {
 		return x.Finished
 	}
 	return false
+}
+
+func (x *ListRoundsResponse) GetFinishReason() string {
+	if x != nil {
+		return x.FinishReason
+	}
+	return ""
 }
 
 type GetRoundRequest struct {
@@ -3288,11 +3358,355 @@ func (*WatchStatusRequest) Descriptor() ([]byte, []int) {
 	return file_confed_v1_confed_proto_rawDescGZIP(), []int{43}
 }
 
+// PrivacyParams is the differential privacy of one round (docs/privacy.md).
+type PrivacyParams struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// mode is "central" (the aggregator clips and noises) or "local" (each
+	// participant clips and noises its own update).
+	Mode string `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	// noise_multiplier is the standard deviation of the noise on the sum of
+	// the clipped updates divided by their sensitivity; with adaptive
+	// clipping it is the update share z_Δ, not the round's overall z.
+	NoiseMultiplier float64 `protobuf:"fixed64,2,opt,name=noise_multiplier,json=noiseMultiplier,proto3" json:"noise_multiplier,omitempty"`
+	// clip_norm is the L2 norm each update is clipped to in this round.
+	ClipNorm float64 `protobuf:"fixed64,3,opt,name=clip_norm,json=clipNorm,proto3" json:"clip_norm,omitempty"`
+	// adaptive, when set, also updates the clip norm for the next round.
+	Adaptive      *AdaptiveClipping `protobuf:"bytes,4,opt,name=adaptive,proto3" json:"adaptive,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrivacyParams) Reset() {
+	*x = PrivacyParams{}
+	mi := &file_confed_v1_confed_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrivacyParams) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrivacyParams) ProtoMessage() {}
+
+func (x *PrivacyParams) ProtoReflect() protoreflect.Message {
+	mi := &file_confed_v1_confed_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrivacyParams.ProtoReflect.Descriptor instead.
+func (*PrivacyParams) Descriptor() ([]byte, []int) {
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *PrivacyParams) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *PrivacyParams) GetNoiseMultiplier() float64 {
+	if x != nil {
+		return x.NoiseMultiplier
+	}
+	return 0
+}
+
+func (x *PrivacyParams) GetClipNorm() float64 {
+	if x != nil {
+		return x.ClipNorm
+	}
+	return 0
+}
+
+func (x *PrivacyParams) GetAdaptive() *AdaptiveClipping {
+	if x != nil {
+		return x.Adaptive
+	}
+	return nil
+}
+
+// AdaptiveClipping is quantile-based adaptive clipping (Andrew et al. 2021).
+type AdaptiveClipping struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TargetQuantile float64                `protobuf:"fixed64,1,opt,name=target_quantile,json=targetQuantile,proto3" json:"target_quantile,omitempty"`
+	LearningRate   float64                `protobuf:"fixed64,2,opt,name=learning_rate,json=learningRate,proto3" json:"learning_rate,omitempty"`
+	// count_noise_multiplier is the standard deviation of the noise on the
+	// count of unclipped updates.
+	CountNoiseMultiplier float64 `protobuf:"fixed64,3,opt,name=count_noise_multiplier,json=countNoiseMultiplier,proto3" json:"count_noise_multiplier,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *AdaptiveClipping) Reset() {
+	*x = AdaptiveClipping{}
+	mi := &file_confed_v1_confed_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdaptiveClipping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdaptiveClipping) ProtoMessage() {}
+
+func (x *AdaptiveClipping) ProtoReflect() protoreflect.Message {
+	mi := &file_confed_v1_confed_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdaptiveClipping.ProtoReflect.Descriptor instead.
+func (*AdaptiveClipping) Descriptor() ([]byte, []int) {
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *AdaptiveClipping) GetTargetQuantile() float64 {
+	if x != nil {
+		return x.TargetQuantile
+	}
+	return 0
+}
+
+func (x *AdaptiveClipping) GetLearningRate() float64 {
+	if x != nil {
+		return x.LearningRate
+	}
+	return 0
+}
+
+func (x *AdaptiveClipping) GetCountNoiseMultiplier() float64 {
+	if x != nil {
+		return x.CountNoiseMultiplier
+	}
+	return 0
+}
+
+// PrivacyApplied is what the aggregator did, signed in the manifest.
+type PrivacyApplied struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Mode            string                 `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	NoiseMultiplier float64                `protobuf:"fixed64,2,opt,name=noise_multiplier,json=noiseMultiplier,proto3" json:"noise_multiplier,omitempty"`
+	ClipNorm        float64                `protobuf:"fixed64,3,opt,name=clip_norm,json=clipNorm,proto3" json:"clip_norm,omitempty"`
+	// noise_stddev is the standard deviation of the noise added to each
+	// coordinate of the combined (mean) update.
+	NoiseStddev float64 `protobuf:"fixed64,4,opt,name=noise_stddev,json=noiseStddev,proto3" json:"noise_stddev,omitempty"`
+	// next_clip_norm is the adaptive clip norm for the next round (0: fixed).
+	NextClipNorm  float64 `protobuf:"fixed64,5,opt,name=next_clip_norm,json=nextClipNorm,proto3" json:"next_clip_norm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrivacyApplied) Reset() {
+	*x = PrivacyApplied{}
+	mi := &file_confed_v1_confed_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrivacyApplied) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrivacyApplied) ProtoMessage() {}
+
+func (x *PrivacyApplied) ProtoReflect() protoreflect.Message {
+	mi := &file_confed_v1_confed_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrivacyApplied.ProtoReflect.Descriptor instead.
+func (*PrivacyApplied) Descriptor() ([]byte, []int) {
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *PrivacyApplied) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *PrivacyApplied) GetNoiseMultiplier() float64 {
+	if x != nil {
+		return x.NoiseMultiplier
+	}
+	return 0
+}
+
+func (x *PrivacyApplied) GetClipNorm() float64 {
+	if x != nil {
+		return x.ClipNorm
+	}
+	return 0
+}
+
+func (x *PrivacyApplied) GetNoiseStddev() float64 {
+	if x != nil {
+		return x.NoiseStddev
+	}
+	return 0
+}
+
+func (x *PrivacyApplied) GetNextClipNorm() float64 {
+	if x != nil {
+		return x.NextClipNorm
+	}
+	return 0
+}
+
+// PrivacySpent is the privacy budget of a round, for operators.
+type PrivacySpent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Mode  string                 `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	// epsilon_round is what this round adds (0 if it released nothing
+	// private: failed, or the feature-statistics round).
+	EpsilonRound float64 `protobuf:"fixed64,2,opt,name=epsilon_round,json=epsilonRound,proto3" json:"epsilon_round,omitempty"`
+	// epsilon_total is the federation's epsilon after this round.
+	EpsilonTotal float64 `protobuf:"fixed64,3,opt,name=epsilon_total,json=epsilonTotal,proto3" json:"epsilon_total,omitempty"`
+	Delta        float64 `protobuf:"fixed64,4,opt,name=delta,proto3" json:"delta,omitempty"`
+	// noise_multiplier is the round's overall noise multiplier z.
+	NoiseMultiplier float64 `protobuf:"fixed64,5,opt,name=noise_multiplier,json=noiseMultiplier,proto3" json:"noise_multiplier,omitempty"`
+	EpsilonBudget   float64 `protobuf:"fixed64,6,opt,name=epsilon_budget,json=epsilonBudget,proto3" json:"epsilon_budget,omitempty"`
+	ClipNorm        float64 `protobuf:"fixed64,7,opt,name=clip_norm,json=clipNorm,proto3" json:"clip_norm,omitempty"`
+	// projected is true while the round runs: the values are what the round
+	// will spend if it publishes.
+	Projected bool   `protobuf:"varint,8,opt,name=projected,proto3" json:"projected,omitempty"`
+	Note      string `protobuf:"bytes,9,opt,name=note,proto3" json:"note,omitempty"`
+	// next_clip_norm is the clip norm of the next round (adaptive clipping;
+	// equal to clip_norm when fixed).
+	NextClipNorm  float64 `protobuf:"fixed64,10,opt,name=next_clip_norm,json=nextClipNorm,proto3" json:"next_clip_norm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrivacySpent) Reset() {
+	*x = PrivacySpent{}
+	mi := &file_confed_v1_confed_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrivacySpent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrivacySpent) ProtoMessage() {}
+
+func (x *PrivacySpent) ProtoReflect() protoreflect.Message {
+	mi := &file_confed_v1_confed_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrivacySpent.ProtoReflect.Descriptor instead.
+func (*PrivacySpent) Descriptor() ([]byte, []int) {
+	return file_confed_v1_confed_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *PrivacySpent) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *PrivacySpent) GetEpsilonRound() float64 {
+	if x != nil {
+		return x.EpsilonRound
+	}
+	return 0
+}
+
+func (x *PrivacySpent) GetEpsilonTotal() float64 {
+	if x != nil {
+		return x.EpsilonTotal
+	}
+	return 0
+}
+
+func (x *PrivacySpent) GetDelta() float64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *PrivacySpent) GetNoiseMultiplier() float64 {
+	if x != nil {
+		return x.NoiseMultiplier
+	}
+	return 0
+}
+
+func (x *PrivacySpent) GetEpsilonBudget() float64 {
+	if x != nil {
+		return x.EpsilonBudget
+	}
+	return 0
+}
+
+func (x *PrivacySpent) GetClipNorm() float64 {
+	if x != nil {
+		return x.ClipNorm
+	}
+	return 0
+}
+
+func (x *PrivacySpent) GetProjected() bool {
+	if x != nil {
+		return x.Projected
+	}
+	return false
+}
+
+func (x *PrivacySpent) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *PrivacySpent) GetNextClipNorm() float64 {
+	if x != nil {
+		return x.NextClipNorm
+	}
+	return 0
+}
+
 var File_confed_v1_confed_proto protoreflect.FileDescriptor
 
 const file_confed_v1_confed_proto_rawDesc = "" +
 	"\n" +
-	"\x16confed/v1/confed.proto\x12\tconfed.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n" +
+	"\x16confed/v1/confed.proto\x12\tconfed.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14confed/v1/tree.proto\"0\n" +
 	"\bEvidence\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03raw\x18\x02 \x01(\fR\x03raw\"-\n" +
@@ -3302,7 +3716,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\fContribution\x12 \n" +
 	"\vparticipant\x18\x01 \x01(\tR\vparticipant\x12!\n" +
 	"\fnum_examples\x18\x02 \x01(\x04R\vnumExamples\x12#\n" +
-	"\rupdate_sha256\x18\x03 \x01(\fR\fupdateSha256\"\x9e\x03\n" +
+	"\rupdate_sha256\x18\x03 \x01(\fR\fupdateSha256\"\x82\x04\n" +
 	"\rModelManifest\x12\x1e\n" +
 	"\n" +
 	"federation\x18\x01 \x01(\tR\n" +
@@ -3319,12 +3733,14 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1a\n" +
-	"\bstrategy\x18\v \x01(\tR\bstrategy\"\xa7\x01\n" +
+	"\bstrategy\x18\v \x01(\tR\bstrategy\x123\n" +
+	"\aprivacy\x18\x14 \x01(\v2\x19.confed.v1.PrivacyAppliedR\aprivacy\x12-\n" +
+	"\x04tree\x18\x15 \x03(\v2\x19.confed.v1.TreeLeafRecordR\x04tree\"\xa7\x01\n" +
 	"\x0eSignedManifest\x12\x1a\n" +
 	"\bmanifest\x18\x01 \x01(\fR\bmanifest\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature\x12*\n" +
 	"\x11signer_public_key\x18\x03 \x01(\fR\x0fsignerPublicKey\x12/\n" +
-	"\bevidence\x18\x04 \x01(\v2\x13.confed.v1.EvidenceR\bevidence\"\xf4\x01\n" +
+	"\bevidence\x18\x04 \x01(\v2\x13.confed.v1.EvidenceR\bevidence\"\xa8\x02\n" +
 	"\x0eTrainingParams\x12!\n" +
 	"\flocal_epochs\x18\x01 \x01(\rR\vlocalEpochs\x12#\n" +
 	"\rlearning_rate\x18\x02 \x01(\x01R\flearningRate\x12\x1d\n" +
@@ -3335,7 +3751,8 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x02l2\x18\x05 \x01(\x01R\x02l2\x12\x12\n" +
 	"\x04seed\x18\x06 \x01(\x04R\x04seed\x126\n" +
 	"\vfixed_point\x18\a \x01(\v2\x15.confed.v1.FixedPointR\n" +
-	"fixedPoint\"\x94\x01\n" +
+	"fixedPoint\x122\n" +
+	"\aprivacy\x18\x14 \x01(\v2\x18.confed.v1.PrivacyParamsR\aprivacy\"\x94\x01\n" +
 	"\n" +
 	"FixedPoint\x12\x12\n" +
 	"\x04bits\x18\x01 \x01(\rR\x04bits\x12\x12\n" +
@@ -3389,7 +3806,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x12WatchRoundsRequest\x12*\n" +
 	"\x11signer_public_key\x18\x01 \x01(\fR\x0fsignerPublicKey\x12/\n" +
 	"\bevidence\x18\x02 \x01(\v2\x13.confed.v1.EvidenceR\bevidence\x12)\n" +
-	"\x10software_version\x18\x03 \x01(\tR\x0fsoftwareVersion\"\x81\x03\n" +
+	"\x10software_version\x18\x03 \x01(\tR\x0fsoftwareVersion\"\xb5\x03\n" +
 	"\x11AggregationParams\x12\x1a\n" +
 	"\bstrategy\x18\x01 \x01(\tR\bstrategy\x12&\n" +
 	"\x0fmax_update_norm\x18\x02 \x01(\x01R\rmaxUpdateNorm\x12(\n" +
@@ -3401,7 +3818,8 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\tclip_norm\x18\a \x01(\x01R\bclipNorm\x12E\n" +
 	"\x10server_optimizer\x18\b \x01(\v2\x1a.confed.v1.ServerOptimizerR\x0fserverOptimizer\x126\n" +
 	"\vfixed_point\x18\t \x01(\v2\x15.confed.v1.FixedPointR\n" +
-	"fixedPoint\"\xd2\x01\n" +
+	"fixedPoint\x122\n" +
+	"\aprivacy\x18\x14 \x01(\v2\x18.confed.v1.PrivacyParamsR\aprivacy\"\xd2\x01\n" +
 	"\x0fServerOptimizer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tserver_lr\x18\x02 \x01(\x01R\bserverLr\x12'\n" +
@@ -3414,7 +3832,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\bfeatures\x18\x02 \x01(\rR\bfeatures\x12\x12\n" +
 	"\x04init\x18\x03 \x01(\tR\x04init\x12\x12\n" +
-	"\x04seed\x18\x04 \x01(\x04R\x04seed\"\xa3\x04\n" +
+	"\x04seed\x18\x04 \x01(\x04R\x04seed\"\xcc\x04\n" +
 	"\x0fAggregationTask\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.confed.v1.AggregationTaskKindR\x04kind\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x04R\x05round\x12\x1e\n" +
@@ -3431,7 +3849,8 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	" \x01(\tR\x06reason\x12#\n" +
 	"\rconfig_sha256\x18\v \x01(\fR\fconfigSha256\x12*\n" +
 	"\x05model\x18\f \x01(\v2\x14.confed.v1.ModelSpecR\x05model\x12-\n" +
-	"\x12participant_policy\x18\r \x01(\fR\x11participantPolicy\")\n" +
+	"\x12participant_policy\x18\r \x01(\fR\x11participantPolicy\x12'\n" +
+	"\x04tree\x18\x15 \x01(\v2\x13.confed.v1.TreeTaskR\x04tree\")\n" +
 	"\x11RoundReadyRequest\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x04R\x05round\"\x14\n" +
 	"\x12RoundReadyResponse\"i\n" +
@@ -3508,7 +3927,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xba\x04\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xed\x04\n" +
 	"\vRoundStatus\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x04R\x05round\x12+\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x15.confed.v1.RoundStateR\x05state\x12\x16\n" +
@@ -3523,21 +3942,23 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	" \x01(\bR\binsecure\x12)\n" +
 	"\x10min_participants\x18\v \x01(\rR\x0fminParticipants\x123\n" +
 	"\x15expected_participants\x18\f \x03(\tR\x14expectedParticipants\x12-\n" +
-	"\x06events\x18\r \x03(\v2\x15.confed.v1.RoundEventR\x06events\"\x86\x01\n" +
+	"\x06events\x18\r \x03(\v2\x15.confed.v1.RoundEventR\x06events\x121\n" +
+	"\aprivacy\x18\x14 \x01(\v2\x17.confed.v1.PrivacySpentR\aprivacy\"\x86\x01\n" +
 	"\n" +
 	"RoundEvent\x12 \n" +
 	"\vparticipant\x18\x01 \x01(\tR\vparticipant\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12*\n" +
 	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x13\n" +
-	"\x11ListRoundsRequest\"\xa7\x01\n" +
+	"\x11ListRoundsRequest\"\xcc\x01\n" +
 	"\x12ListRoundsResponse\x12.\n" +
 	"\x06rounds\x18\x01 \x03(\v2\x16.confed.v1.RoundStatusR\x06rounds\x12\x1e\n" +
 	"\n" +
 	"federation\x18\x02 \x01(\tR\n" +
 	"federation\x12%\n" +
 	"\x0eplanned_rounds\x18\x03 \x01(\x04R\rplannedRounds\x12\x1a\n" +
-	"\bfinished\x18\x04 \x01(\bR\bfinished\"'\n" +
+	"\bfinished\x18\x04 \x01(\bR\bfinished\x12#\n" +
+	"\rfinish_reason\x18\x14 \x01(\tR\ffinishReason\"'\n" +
 	"\x0fGetRoundRequest\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x04R\x05round\"\x0f\n" +
 	"\rLedgerRequest\"S\n" +
@@ -3545,7 +3966,34 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x16\n" +
 	"\x06record\x18\x02 \x01(\fR\x06record\x12\x16\n" +
 	"\x06sha256\x18\x03 \x01(\fR\x06sha256\"\x14\n" +
-	"\x12WatchStatusRequest*R\n" +
+	"\x12WatchStatusRequest\"\xa4\x01\n" +
+	"\rPrivacyParams\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12)\n" +
+	"\x10noise_multiplier\x18\x02 \x01(\x01R\x0fnoiseMultiplier\x12\x1b\n" +
+	"\tclip_norm\x18\x03 \x01(\x01R\bclipNorm\x127\n" +
+	"\badaptive\x18\x04 \x01(\v2\x1b.confed.v1.AdaptiveClippingR\badaptive\"\x96\x01\n" +
+	"\x10AdaptiveClipping\x12'\n" +
+	"\x0ftarget_quantile\x18\x01 \x01(\x01R\x0etargetQuantile\x12#\n" +
+	"\rlearning_rate\x18\x02 \x01(\x01R\flearningRate\x124\n" +
+	"\x16count_noise_multiplier\x18\x03 \x01(\x01R\x14countNoiseMultiplier\"\xb5\x01\n" +
+	"\x0ePrivacyApplied\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12)\n" +
+	"\x10noise_multiplier\x18\x02 \x01(\x01R\x0fnoiseMultiplier\x12\x1b\n" +
+	"\tclip_norm\x18\x03 \x01(\x01R\bclipNorm\x12!\n" +
+	"\fnoise_stddev\x18\x04 \x01(\x01R\vnoiseStddev\x12$\n" +
+	"\x0enext_clip_norm\x18\x05 \x01(\x01R\fnextClipNorm\"\xc9\x02\n" +
+	"\fPrivacySpent\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12#\n" +
+	"\repsilon_round\x18\x02 \x01(\x01R\fepsilonRound\x12#\n" +
+	"\repsilon_total\x18\x03 \x01(\x01R\fepsilonTotal\x12\x14\n" +
+	"\x05delta\x18\x04 \x01(\x01R\x05delta\x12)\n" +
+	"\x10noise_multiplier\x18\x05 \x01(\x01R\x0fnoiseMultiplier\x12%\n" +
+	"\x0eepsilon_budget\x18\x06 \x01(\x01R\repsilonBudget\x12\x1b\n" +
+	"\tclip_norm\x18\a \x01(\x01R\bclipNorm\x12\x1c\n" +
+	"\tprojected\x18\b \x01(\bR\tprojected\x12\x12\n" +
+	"\x04note\x18\t \x01(\tR\x04note\x12$\n" +
+	"\x0enext_clip_norm\x18\n" +
+	" \x01(\x01R\fnextClipNorm*R\n" +
 	"\bTaskKind\x12\x19\n" +
 	"\x15TASK_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fTASK_KIND_TRAIN\x10\x01\x12\x16\n" +
@@ -3603,7 +4051,7 @@ func file_confed_v1_confed_proto_rawDescGZIP() []byte {
 }
 
 var file_confed_v1_confed_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_confed_v1_confed_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_confed_v1_confed_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_confed_v1_confed_proto_goTypes = []any{
 	(TaskKind)(0),                 // 0: confed.v1.TaskKind
 	(AggregationTaskKind)(0),      // 1: confed.v1.AggregationTaskKind
@@ -3652,83 +4100,96 @@ var file_confed_v1_confed_proto_goTypes = []any{
 	(*LedgerRequest)(nil),         // 44: confed.v1.LedgerRequest
 	(*LedgerEntry)(nil),           // 45: confed.v1.LedgerEntry
 	(*WatchStatusRequest)(nil),    // 46: confed.v1.WatchStatusRequest
-	nil,                           // 47: confed.v1.SubmissionResult.MetricsEntry
-	nil,                           // 48: confed.v1.UpdateHeader.MetricsEntry
-	nil,                           // 49: confed.v1.SubmissionStatus.MetricsEntry
-	(*timestamppb.Timestamp)(nil), // 50: google.protobuf.Timestamp
+	(*PrivacyParams)(nil),         // 47: confed.v1.PrivacyParams
+	(*AdaptiveClipping)(nil),      // 48: confed.v1.AdaptiveClipping
+	(*PrivacyApplied)(nil),        // 49: confed.v1.PrivacyApplied
+	(*PrivacySpent)(nil),          // 50: confed.v1.PrivacySpent
+	nil,                           // 51: confed.v1.SubmissionResult.MetricsEntry
+	nil,                           // 52: confed.v1.UpdateHeader.MetricsEntry
+	nil,                           // 53: confed.v1.SubmissionStatus.MetricsEntry
+	(*timestamppb.Timestamp)(nil), // 54: google.protobuf.Timestamp
+	(*TreeLeafRecord)(nil),        // 55: confed.v1.TreeLeafRecord
+	(*TreeTask)(nil),              // 56: confed.v1.TreeTask
 }
 var file_confed_v1_confed_proto_depIdxs = []int32{
 	5,  // 0: confed.v1.ModelManifest.contributions:type_name -> confed.v1.Contribution
-	50, // 1: confed.v1.ModelManifest.created_at:type_name -> google.protobuf.Timestamp
-	3,  // 2: confed.v1.SignedManifest.evidence:type_name -> confed.v1.Evidence
-	9,  // 3: confed.v1.TrainingParams.fixed_point:type_name -> confed.v1.FixedPoint
-	0,  // 4: confed.v1.Task.kind:type_name -> confed.v1.TaskKind
-	8,  // 5: confed.v1.Task.params:type_name -> confed.v1.TrainingParams
-	50, // 6: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
-	7,  // 7: confed.v1.ModelHeader.signed:type_name -> confed.v1.SignedManifest
-	15, // 8: confed.v1.ModelChunk.header:type_name -> confed.v1.ModelHeader
-	4,  // 9: confed.v1.ModelChunk.chunk:type_name -> confed.v1.Chunk
-	3,  // 10: confed.v1.WatchRoundsRequest.evidence:type_name -> confed.v1.Evidence
-	21, // 11: confed.v1.AggregationParams.server_optimizer:type_name -> confed.v1.ServerOptimizer
-	9,  // 12: confed.v1.AggregationParams.fixed_point:type_name -> confed.v1.FixedPoint
-	1,  // 13: confed.v1.AggregationTask.kind:type_name -> confed.v1.AggregationTaskKind
-	20, // 14: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
-	50, // 15: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
-	22, // 16: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
-	47, // 17: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
-	15, // 18: confed.v1.PublishRequest.header:type_name -> confed.v1.ModelHeader
-	4,  // 19: confed.v1.PublishRequest.chunk:type_name -> confed.v1.Chunk
-	48, // 20: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
-	34, // 21: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
-	4,  // 22: confed.v1.SubmitUpdateRequest.chunk:type_name -> confed.v1.Chunk
-	35, // 23: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
-	49, // 24: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
-	50, // 25: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
-	2,  // 26: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
-	50, // 27: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
-	50, // 28: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
-	50, // 29: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
-	38, // 30: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
-	40, // 31: confed.v1.RoundStatus.events:type_name -> confed.v1.RoundEvent
-	50, // 32: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
-	39, // 33: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
-	10, // 34: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
-	12, // 35: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
-	14, // 36: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	17, // 37: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
-	19, // 38: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
-	24, // 39: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
-	26, // 40: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
-	28, // 41: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
-	30, // 42: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
-	32, // 43: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
-	36, // 44: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
-	41, // 45: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
-	43, // 46: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
-	44, // 47: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
-	46, // 48: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
-	14, // 49: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	11, // 50: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
-	13, // 51: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
-	16, // 52: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
-	18, // 53: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
-	23, // 54: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
-	25, // 55: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
-	27, // 56: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
-	29, // 57: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
-	31, // 58: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
-	33, // 59: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
-	37, // 60: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
-	42, // 61: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
-	39, // 62: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
-	45, // 63: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
-	42, // 64: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
-	16, // 65: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
-	50, // [50:66] is the sub-list for method output_type
-	34, // [34:50] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	54, // 1: confed.v1.ModelManifest.created_at:type_name -> google.protobuf.Timestamp
+	49, // 2: confed.v1.ModelManifest.privacy:type_name -> confed.v1.PrivacyApplied
+	55, // 3: confed.v1.ModelManifest.tree:type_name -> confed.v1.TreeLeafRecord
+	3,  // 4: confed.v1.SignedManifest.evidence:type_name -> confed.v1.Evidence
+	9,  // 5: confed.v1.TrainingParams.fixed_point:type_name -> confed.v1.FixedPoint
+	47, // 6: confed.v1.TrainingParams.privacy:type_name -> confed.v1.PrivacyParams
+	0,  // 7: confed.v1.Task.kind:type_name -> confed.v1.TaskKind
+	8,  // 8: confed.v1.Task.params:type_name -> confed.v1.TrainingParams
+	54, // 9: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
+	7,  // 10: confed.v1.ModelHeader.signed:type_name -> confed.v1.SignedManifest
+	15, // 11: confed.v1.ModelChunk.header:type_name -> confed.v1.ModelHeader
+	4,  // 12: confed.v1.ModelChunk.chunk:type_name -> confed.v1.Chunk
+	3,  // 13: confed.v1.WatchRoundsRequest.evidence:type_name -> confed.v1.Evidence
+	21, // 14: confed.v1.AggregationParams.server_optimizer:type_name -> confed.v1.ServerOptimizer
+	9,  // 15: confed.v1.AggregationParams.fixed_point:type_name -> confed.v1.FixedPoint
+	47, // 16: confed.v1.AggregationParams.privacy:type_name -> confed.v1.PrivacyParams
+	1,  // 17: confed.v1.AggregationTask.kind:type_name -> confed.v1.AggregationTaskKind
+	20, // 18: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
+	54, // 19: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
+	22, // 20: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
+	56, // 21: confed.v1.AggregationTask.tree:type_name -> confed.v1.TreeTask
+	51, // 22: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
+	15, // 23: confed.v1.PublishRequest.header:type_name -> confed.v1.ModelHeader
+	4,  // 24: confed.v1.PublishRequest.chunk:type_name -> confed.v1.Chunk
+	52, // 25: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
+	34, // 26: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
+	4,  // 27: confed.v1.SubmitUpdateRequest.chunk:type_name -> confed.v1.Chunk
+	35, // 28: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
+	53, // 29: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
+	54, // 30: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
+	2,  // 31: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
+	54, // 32: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
+	54, // 33: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
+	54, // 34: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
+	38, // 35: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
+	40, // 36: confed.v1.RoundStatus.events:type_name -> confed.v1.RoundEvent
+	50, // 37: confed.v1.RoundStatus.privacy:type_name -> confed.v1.PrivacySpent
+	54, // 38: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
+	39, // 39: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
+	48, // 40: confed.v1.PrivacyParams.adaptive:type_name -> confed.v1.AdaptiveClipping
+	10, // 41: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
+	12, // 42: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
+	14, // 43: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	17, // 44: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
+	19, // 45: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
+	24, // 46: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
+	26, // 47: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
+	28, // 48: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
+	30, // 49: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
+	32, // 50: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
+	36, // 51: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
+	41, // 52: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
+	43, // 53: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
+	44, // 54: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
+	46, // 55: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
+	14, // 56: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	11, // 57: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
+	13, // 58: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
+	16, // 59: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
+	18, // 60: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
+	23, // 61: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
+	25, // 62: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
+	27, // 63: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
+	29, // 64: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
+	31, // 65: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
+	33, // 66: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
+	37, // 67: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
+	42, // 68: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
+	39, // 69: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
+	45, // 70: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
+	42, // 71: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
+	16, // 72: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
+	57, // [57:73] is the sub-list for method output_type
+	41, // [41:57] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_confed_v1_confed_proto_init() }
@@ -3736,6 +4197,7 @@ func file_confed_v1_confed_proto_init() {
 	if File_confed_v1_confed_proto != nil {
 		return
 	}
+	file_confed_v1_tree_proto_init()
 	file_confed_v1_confed_proto_msgTypes[11].OneofWrappers = []any{}
 	file_confed_v1_confed_proto_msgTypes[13].OneofWrappers = []any{
 		(*ModelChunk_Header)(nil),
@@ -3756,7 +4218,7 @@ func file_confed_v1_confed_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_confed_v1_confed_proto_rawDesc), len(file_confed_v1_confed_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   47,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

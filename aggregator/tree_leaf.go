@@ -1,0 +1,172 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/confed/confed/internal/atls"
+	"github.com/confed/confed/internal/logging"
+	"github.com/confed/confed/internal/pki"
+	"github.com/confed/confed/internal/seal"
+	"github.com/confed/confed/internal/submit"
+	"github.com/confed/confed/internal/tee"
+	confedv1 "github.com/confed/confed/proto/confed/v1"
+)
+
+// partialSendTimeout bounds sending a partial to the root, connection and
+// attestation included.
+const partialSendTimeout = 2 * time.Minute
+
+// closeLeaf waits for the included updates of the leaf's shard to be
+// folded, then sends their sum to the root instead of publishing. A leaf
+// applies no min_updates: its sum goes, sealed, to an attested root, not
+// into a published model (the root checks min_updates over the tree).
+func (s *Server) closeLeaf(ctx context.Context, t *confedv1.AggregationTask, rs *roundState, r *treeRound) error {
+	rs.mu.Lock()
+	rs.closed = true
+	rs.mu.Unlock()
+	defer s.dropRound("")
+	if len(t.GetInclude()) == 0 {
+		s.log.Info("no update of this leaf's shard was included; no partial to send", logging.KeyRound, t.GetRound())
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, foldWait)
+	defer cancel()
+	if err := rs.waitFolded(wctx, t.GetInclude()); err != nil {
+		return err
+	}
+	contribs, err := rs.contributions(t.GetInclude())
+	if err != nil {
+		return err
+	}
+	rs.releaseStaging(ctx)
+	f64, u32, err := takePartial(rs)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, partialSendTimeout)
+	defer cancel()
+	if err := s.sendPartial(sctx, rs, r, contribs, f64, u32); err != nil {
+		return fmt.Errorf("sending the partial aggregate of round %d to the root aggregator %q at %s: %w",
+			t.GetRound(), r.task.GetRootName(), r.task.GetRootAddress(), err)
+	}
+	return nil
+}
+
+// takePartial takes the round's sum: the ring sum in fixed-point rounds,
+// the float64 sum otherwise.
+func takePartial(rs *roundState) ([]float64, []uint32, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.combined {
+		return nil, nil, fmt.Errorf("round %d was already aggregated", rs.task.GetRound())
+	}
+	rs.combined = true
+	if rs.ring != nil {
+		if rs.ring.Count() == 0 {
+			return nil, nil, errors.New("no fixed-point update was folded")
+		}
+		raw, _, _ := rs.ring.TakeRaw()
+		return nil, raw, nil
+	}
+	sum, _, _, err := rs.acc.TakeSum()
+	return sum, nil, err
+}
+
+// sendPartial streams the sum to the root over an attested connection on
+// which the root's evidence met this aggregator's policy and bound a key
+// for the round, sealed to that key.
+func (s *Server) sendPartial(ctx context.Context, rs *roundState, r *treeRound, contribs []*confedv1.Contribution, f64 []float64, u32 []uint32) error {
+	conn, err := s.dialRoot(rs.task.GetRound(), r.task)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	sum, size := hashVec(f64, u32)
+	h := &confedv1.PartialHeader{Round: rs.task.GetRound(), BaseModelSha256: rs.globalSHA[:], Size: uint64(size), PartialSha256: sum[:],
+		Kind: confedv1.PartialKind_PARTIAL_KIND_FLOAT64}
+	if u32 != nil {
+		h.Kind = confedv1.PartialKind_PARTIAL_KIND_RING32
+	}
+	for _, c := range contribs {
+		h.Contributions = append(h.Contributions, &confedv1.PartialContribution{Participant: c.GetParticipant(),
+			NumExamples: c.GetNumExamples(), UpdateSha256: c.GetUpdateSha256()})
+	}
+	up, err := confedv1.NewTreeAggregatorClient(conn).SubmitPartial(ctx)
+	if err != nil {
+		return err
+	}
+	leaf := r.task.GetLeafName()
+	sealer, err := submit.Sealer(up.Context(), s.federation, rs.task.GetRound(), leaf)
+	if err != nil {
+		return err
+	}
+	h.SealedStream = sealer.Header()
+	if err := up.Send(&confedv1.PartialRequest{Msg: &confedv1.PartialRequest_Header{Header: h}}); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if err := sendSealedPartial(newVecReader(f64, u32), int(s.cfg.ChunkSize), sealer, up); err != nil {
+		return err
+	}
+	resp, err := up.CloseAndRecv()
+	if err != nil {
+		return err
+	}
+	if !resp.GetAccepted() {
+		return fmt.Errorf("the root refused the partial: %s", resp.GetReason())
+	}
+	s.log.Info("partial aggregate sent to the root", logging.KeyRound, rs.task.GetRound(), logging.KeyPeer, r.task.GetRootName(),
+		"contributions", len(contribs), logging.KeyBytes, size)
+	return nil
+}
+
+// sendSealedPartial streams r as sealed chunks (submit.SendSealed, which
+// marks the last chunk), as PartialChunk messages.
+func sendSealedPartial(r io.Reader, chunk int, sealer *seal.Sealer, up confedv1.TreeAggregator_SubmitPartialClient) error {
+	return submit.SendSealed(r, chunk, sealer, func(m *confedv1.SubmitUpdateRequest) error {
+		c := m.GetSealedChunk()
+		return up.Send(&confedv1.PartialRequest{Msg: &confedv1.PartialRequest_Chunk{Chunk: &confedv1.PartialChunk{
+			Seq: c.GetSeq(), Ciphertext: c.GetCiphertext(), Last: c.GetLast()}}})
+	})
+}
+
+// dialRoot opens the attested connection to the root: the root must hold
+// an aggregator certificate of the tree's root name, present evidence that
+// meets this aggregator's policy and bind a round key for round; this leaf
+// presents its own evidence for the root to verify.
+func (s *Server) dialRoot(round uint64, tt *confedv1.TreeTask) (*grpc.ClientConn, error) {
+	host, _, err := net.SplitHostPort(tt.GetRootAddress())
+	if err != nil {
+		return nil, fmt.Errorf("root address %q: %w", tt.GetRootAddress(), err)
+	}
+	tlsCfg, err := pki.ClientTLSFor(pki.Files(s.cfg.TLS), host, pki.RoleAggregator)
+	if err != nil {
+		return nil, fmt.Errorf("client TLS: %w", err)
+	}
+	root := tt.GetRootName()
+	creds, err := atls.NewClientCredentials(atls.Config{
+		TLS: tlsCfg, Context: atls.Context{Federation: s.federation},
+		Issuer: s.issuer, Verifier: s.verifier, Required: true, OnHandshake: s.logHandshake,
+		CheckPeer: func(_ context.Context, peer pki.Identity, _ *tee.Claims, binding []byte) error {
+			if peer.Name != root {
+				return fmt.Errorf("the peer is aggregator %q, not the tree's root %q", peer.Name, root)
+			}
+			b, err := seal.ParseAggregatorBinding(binding)
+			if err != nil {
+				return err
+			}
+			_, err = b.KeyFor(round)
+			return err
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attested transport: %w", err)
+	}
+	return grpc.NewClient(tt.GetRootAddress(), grpc.WithTransportCredentials(creds))
+}

@@ -1,0 +1,98 @@
+package secagg
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ReceiveStream takes a streamed masked input: the signed header (from
+// Client.MaskedInputStream) and a reader of the encoded vector, exactly
+// 4·(Length+1) bytes. It is StageStream followed by Commit.
+func (s *Server) ReceiveStream(header []byte, r io.Reader, staging []uint32) error {
+	p, err := s.StageStream(header, r, staging)
+	if err != nil {
+		return err
+	}
+	return p.Commit()
+}
+
+// Pending is a streamed masked input that has been verified and staged but
+// not yet added to the sum.
+type Pending struct {
+	s      *Server
+	id     uint32
+	vec    []uint32
+	header []byte
+}
+
+// StageStream verifies a streamed masked input without adding it: the
+// header as Receive does (and that it announces a stream, ReasonMalformed),
+// then the vector, read one chunk at a time into staging (Length+1
+// elements; nil allocates) while it is hashed; a vector whose length or
+// SHA-256 does not match the header is refused (ReasonHashMismatch). The
+// caller adds it with Commit (e.g. once the coordinator has included the
+// submission) or drops the Pending; either way staging is the caller's
+// again afterwards.
+func (s *Server) StageStream(header []byte, r io.Reader, staging []uint32) (*Pending, error) {
+	m, id, err := s.admit(header)
+	if err != nil {
+		return nil, err
+	}
+	if s.stage != StageMaskedInput || len(m.body.GetMaskedInput().GetSha256()) != sha256.Size {
+		return nil, refuse(ReasonMalformed, "%s's header announces no streamed masked input", s.cfg.Peers[id].Name)
+	}
+	n := s.cfg.Length + 1
+	if staging == nil {
+		staging = make([]uint32, n)
+	}
+	if len(staging) != n {
+		return nil, fmt.Errorf("secagg: staging buffer of %d elements, want %d", len(staging), n)
+	}
+	if err := readVector(staging, r, m.body.GetMaskedInput().GetSha256()); err != nil {
+		return nil, refuse(ReasonHashMismatch, "%s's masked input: %v", s.cfg.Peers[id].Name, err)
+	}
+	return &Pending{s: s, id: id, vec: staging, header: header}, nil
+}
+
+// Commit adds the staged input to the sum. It refuses (ReasonReplay,
+// ReasonOutOfStage, ReasonFailed) if the sender's input was added
+// meanwhile or the stage has moved on.
+func (p *Pending) Commit() error {
+	s := p.s
+	if _, _, err := s.admit(p.header); err != nil {
+		return err
+	}
+	s.ensureAcc()
+	s.masker.kernel.Add(s.acc, p.vec)
+	s.inputs[p.id] = true
+	return nil
+}
+
+// readVector reads len(dst) little-endian uint32s from r in chunks, checks
+// that r ends there and that the bytes hash to want.
+func readVector(dst []uint32, r io.Reader, want []byte) error {
+	h := sha256.New()
+	buf := make([]byte, 4*min(len(dst), chunkWords))
+	for off := 0; off < len(dst); {
+		n := min(len(buf)/4, len(dst)-off)
+		if _, err := io.ReadFull(r, buf[:4*n]); err != nil {
+			return fmt.Errorf("after %d of %d bytes: %w", 4*off, 4*len(dst), err)
+		}
+		h.Write(buf[:4*n])
+		for i := range n {
+			dst[off+i] = binary.LittleEndian.Uint32(buf[4*i:])
+		}
+		off += n
+	}
+	if k, _ := io.ReadFull(r, make([]byte, 1)); k != 0 {
+		return fmt.Errorf("more than %d bytes", 4*len(dst))
+	}
+	if !bytes.Equal(h.Sum(nil), want) {
+		return errors.New("SHA-256 does not match the signed header")
+	}
+	return nil
+}

@@ -1,0 +1,40 @@
+package nitro
+
+import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"fmt"
+	"time"
+
+	"github.com/confed/confed/internal/tee/cose"
+)
+
+// VerifyDocument parses raw and verifies its certificate chain up to roots
+// as of now and its COSE signature. It checks nothing of the policy.
+func VerifyDocument(raw []byte, roots *x509.CertPool, now time.Time) (*Document, error) {
+	d, err := ParseDocument(raw)
+	if err != nil {
+		return nil, err
+	}
+	if d.sign1.Alg != cose.AlgES384 {
+		return nil, fmt.Errorf("nitro: document signed with %s, want ES384", cose.AlgName(d.sign1.Alg))
+	}
+	inter := x509.NewCertPool()
+	for _, c := range d.CABundle[1:] { // [0] is the root: only the pinned one counts
+		inter.AddCert(c)
+	}
+	if _, err := d.Certificate.Verify(x509.VerifyOptions{
+		Roots: roots, Intermediates: inter, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	}); err != nil {
+		return nil, fmt.Errorf("nitro: certificate chain (as of %s): %w", now.UTC().Format(time.RFC3339), err)
+	}
+	pub, ok := d.Certificate.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("nitro: signing certificate key is %T, want ECDSA P-384", d.Certificate.PublicKey)
+	}
+	if err := d.sign1.Verify(pub); err != nil {
+		return nil, fmt.Errorf("nitro: document signature: %w", err)
+	}
+	return d, nil
+}
