@@ -59,6 +59,15 @@ test-short: ## Run the tests without the race detector (quicker while editing).
 fuzz: ## Run every fuzz target for FUZZTIME each (default 20s).
 	@./scripts/fuzz.sh $${FUZZTIME:-20s}
 
+.PHONY: reliability
+reliability: ## Run the reliability suite (load with 10M-parameter models, faults, hostile input; real processes) and print its table.
+	$(GO) build -o $(BIN)/reltable ./reliability/cmd/reltable
+	$(BIN)/reltable $(if $(SEED),-seed $(SEED))
+
+.PHONY: fuzz-ci
+fuzz-ci: ## Run every fuzz target for 5s each (the bounded run CI can afford).
+	@./scripts/fuzz.sh 5s
+
 .PHONY: bench
 bench: ## Run the benchmark suite and print a table.
 	$(GO) run ./bench/cmd/benchtable

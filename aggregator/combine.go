@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/confed/confed/aggregator/strategy"
-	"github.com/confed/confed/internal/fixedpoint"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
@@ -45,12 +44,31 @@ func optimizerConfig(p *confedv1.AggregationParams, frozen []strategy.Range) str
 		Beta1: o.GetBeta1(), Beta2: o.GetBeta2(), Tau: o.GetTau(), BiasCorrection: o.GetBiasCorrection(), Frozen: frozen}
 }
 
+// ringSum is what the close path needs of a fixed-point sum (32- or
+// 64-bit ring).
+type ringSum interface {
+	Count() int
+	Len() int
+	MeanFloat64At(lo int, dst []float64) error
+}
+
 // ringDelta is the mean of a fixed-point sum, dequantised block by block
 // as the optimiser asks for it: no float64 copy of the whole delta exists.
-type ringDelta struct{ sum *fixedpoint.Sum32 }
+type ringDelta struct{ sum ringSum }
 
 func (r ringDelta) Len() int                          { return r.sum.Len() }
 func (r ringDelta) Delta(lo int, dst []float64) error { return r.sum.MeanFloat64At(lo, dst) }
+
+// ringOfRound is the round's fixed-point sum, nil in a float round.
+func ringOfRound(rs *roundState) ringSum {
+	switch {
+	case rs.ring != nil:
+		return rs.ring
+	case rs.ring64 != nil:
+		return rs.ring64
+	}
+	return nil
+}
 
 // combine turns the round's folded updates into the delta to apply: the
 // example-weighted mean, or the robust rule over the spilled updates.
@@ -63,11 +81,11 @@ func (s *Server) combine(rs *roundState) (strategy.DeltaSource, error) {
 		return nil, fmt.Errorf("round %d was already aggregated", rs.task.GetRound())
 	}
 	rs.combined = true
-	if rs.ring != nil {
-		if rs.ring.Count() == 0 {
+	if ring := ringOfRound(rs); ring != nil {
+		if ring.Count() == 0 {
 			return nil, errors.New("no fixed-point update was folded")
 		}
-		return rs.withDP(ringDelta{rs.ring})
+		return rs.withDP(ringDelta{ring})
 	}
 	if rs.robust == nil {
 		mean, err := rs.acc.TakeMean() // the round ends here: reuse the sum

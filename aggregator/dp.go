@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/confed/confed/aggregator/strategy"
 	"github.com/confed/confed/internal/dp"
@@ -54,6 +55,7 @@ func newDPRound(p *confedv1.PrivacyParams, frozen []strategy.Range, statistics b
 	for i, r := range frozen {
 		skip[i] = dp.Span{Lo: r.Lo, Hi: r.Hi}
 	}
+	slices.SortFunc(skip, func(a, b dp.Span) int { return a.Lo - b.Lo }) // outside() walks them in order
 	return &dpRound{p: p, skip: skip}, nil
 }
 
@@ -81,36 +83,62 @@ func (d *dpRound) foldFloat(values []float32, w float64) error {
 	return nil
 }
 
-// foldRing clips a quantised update in place: it measures the norm of the
-// dequantised update, signed(q)/(scale·w), and if it exceeds the clip norm
-// scales every element by C/norm, truncating towards zero, so that no
-// magnitude grows and the dequantised norm is at most C exactly.
-func (d *dpRound) foldRing(q []uint32, w uint64, p fixedpoint.Params) error {
+// dpFoldRing clips a quantised update in place: it measures the norm of
+// the dequantised update, signed(q)/(scale·w), and if it exceeds the clip
+// norm scales every element by C/norm, truncating towards zero, so that no
+// magnitude grows and the dequantised norm is at most C exactly. It works
+// on q directly, coordinate by coordinate: no copy of the update is made.
+func dpFoldRing[T ringWord](d *dpRound, q []T, w uint64, p fixedpoint.Params) error {
 	unit := p.Scale * float64(w)
-	x := make([]float64, len(q))
-	for i, v := range q {
-		x[i] = float64(int32(v)) / unit
-	}
-	norm, err := dp.Norm(x, d.skip)
-	if err != nil {
-		return fmt.Errorf("central DP: %w", err)
+	sum := 0.0
+	outside(d.skip, len(q), func(lo, hi int) {
+		for _, v := range q[lo:hi] {
+			x := float64(signedWord(v)) / unit
+			sum += x * x
+		}
+	})
+	norm := math.Sqrt(sum)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		return fmt.Errorf("central DP: update norm is %v", norm)
 	}
 	if c := d.p.GetClipNorm(); norm > c {
 		f := c / norm
-		in := make([]bool, len(q))
-		for _, s := range d.skip {
-			for i := s.Lo; i < s.Hi; i++ {
-				in[i] = true
+		outside(d.skip, len(q), func(lo, hi int) {
+			for i, v := range q[lo:hi] {
+				q[lo+i] = T(int64(math.Trunc(float64(signedWord(v)) * f)))
 			}
-		}
-		for i, v := range q {
-			if !in[i] {
-				q[i] = uint32(int32(math.Trunc(float64(int32(v)) * f)))
-			}
-		}
+		})
 	}
 	d.count(norm, float64(w))
 	return nil
+}
+
+// foldRing is dpFoldRing in the 32-bit ring.
+func (d *dpRound) foldRing(q []uint32, w uint64, p fixedpoint.Params) error {
+	return dpFoldRing(d, q, w, p)
+}
+
+// signedWord is the two's-complement value of a ring word.
+func signedWord[T ringWord](v T) int64 {
+	if ^T(0) == T(math.MaxUint32) {
+		return int64(int32(uint32(v)))
+	}
+	return int64(uint64(v))
+}
+
+// outside calls fn on the maximal ranges of [0, n) outside the sorted,
+// disjoint spans skip.
+func outside(skip []dp.Span, n int, fn func(lo, hi int)) {
+	lo := 0
+	for _, s := range skip {
+		if s.Lo > lo {
+			fn(lo, min(s.Lo, n))
+		}
+		lo = max(lo, s.Hi)
+	}
+	if lo < n {
+		fn(lo, n)
+	}
 }
 
 // finish returns the noise to add to the combined (weighted mean) update:

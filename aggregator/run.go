@@ -131,6 +131,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(streamWindow))...)
 	confedv1.RegisterAggregatorServer(srv, s)
 	confedv1.RegisterTreeAggregatorServer(srv, &treeService{s: s})
+	confedv1.RegisterSecureAggregatorServer(srv, &secAggService{s: s})
 	chk.Register(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()

@@ -44,10 +44,16 @@ type roundState struct {
 	// quantised updates; ringPool bounds their staging buffers.
 	ring     *fixedpoint.Sum32
 	ringPool *fedavg.Pool[uint32]
+	// ring64 and ringPool64 replace them in the 64-bit ring.
+	ring64     *fixedpoint.Sum64
+	ringPool64 *fedavg.Pool[uint64]
 	// dp is the round's central differential privacy (nil: none; dp.go),
 	// dpApplied what it did, for the manifest.
 	dp        *dpRound
 	dpApplied *confedv1.PrivacyApplied
+	// secagg is the round's SecAgg+ session (secagg.go); nil unless the
+	// round masks its updates.
+	secagg *secAggRound
 
 	mu     sync.Mutex
 	acc    *fedavg.Accumulator
@@ -80,26 +86,39 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 	if err != nil {
 		return nil, fmt.Errorf("round key: %w", err)
 	}
-	var ring *fixedpoint.Sum32
-	var rp *fedavg.Pool[uint32]
-	if fp := task.GetParams().GetFixedPoint(); fp != nil && !statisticsRound(global) {
-		if ring, err = fixedpoint.NewSum32(spec.NumParams(), ringParams(fp)); err != nil {
+	rs := &roundState{
+		task: task, globalSHA: sha, spec: spec, pool: pool, key: key,
+		frozen: frozen, robust: robust, spill: spill,
+		folded: map[string]*confedv1.Contribution{}, changed: make(chan struct{}),
+	}
+	masked := maskedRound(task, global) // the session sums the masked inputs (secagg.go)
+	if fp := task.GetParams().GetFixedPoint(); fp != nil && !statisticsRound(global) && !masked {
+		if err := rs.initRing(ringParams(fp), buffers); err != nil {
 			return nil, fmt.Errorf("fixed point: %w", err)
 		}
-		if rp, err = fedavg.NewPool[uint32](spec.NumParams(), buffers); err != nil {
-			return nil, err
+	} else if !masked {
+		rs.acc = fedavg.NewAccumulator(spec) // a fixed-point round needs no float64 sum
+	}
+	return rs, nil
+}
+
+// initRing sets up the ring sum and staging buffers of a fixed-point round,
+// in the 32- or 64-bit ring as p says.
+func (r *roundState) initRing(p fixedpoint.Params, buffers int) error {
+	n := r.spec.NumParams()
+	var err error
+	if p.Bits == 64 {
+		if r.ring64, err = fixedpoint.NewSum64(n, p); err != nil {
+			return err
 		}
+		r.ringPool64, err = fedavg.NewPool[uint64](n, buffers)
+		return err
 	}
-	var acc *fedavg.Accumulator
-	if ring == nil { // a fixed-point round needs no float64 sum
-		acc = fedavg.NewAccumulator(spec)
+	if r.ring, err = fixedpoint.NewSum32(n, p); err != nil {
+		return err
 	}
-	return &roundState{
-		task: task, globalSHA: sha, spec: spec, pool: pool, key: key,
-		frozen: frozen, robust: robust, spill: spill, ring: ring, ringPool: rp,
-		acc: acc, folded: map[string]*confedv1.Contribution{},
-		changed: make(chan struct{}),
-	}, nil
+	r.ringPool, err = fedavg.NewPool[uint32](n, buffers)
+	return err
 }
 
 // fold adds an update that the coordinator included.
@@ -141,17 +160,26 @@ func (r *roundState) markFolded(c *confedv1.Contribution) {
 
 // foldRing adds a fixed-point update that the coordinator included.
 func (r *roundState) foldRing(c *confedv1.Contribution, q []uint32) error {
+	return foldRingInto(r, c, q, r.ring.Add)
+}
+
+// foldRing64 is foldRing in the 64-bit ring.
+func (r *roundState) foldRing64(c *confedv1.Contribution, q []uint64) error {
+	return foldRingInto(r, c, q, r.ring64.Add)
+}
+
+func foldRingInto[T ringWord](r *roundState, c *confedv1.Contribution, q []T, add func([]T, uint64) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.folded[c.GetParticipant()]; dup {
 		return fmt.Errorf("update of %q already folded", c.GetParticipant())
 	}
 	if r.dp != nil {
-		if err := r.dp.foldRing(q, c.GetNumExamples(), ringParams(r.task.GetParams().GetFixedPoint())); err != nil {
+		if err := dpFoldRing(r.dp, q, c.GetNumExamples(), ringParams(r.task.GetParams().GetFixedPoint())); err != nil {
 			return err
 		}
 	}
-	if err := r.ring.Add(q, c.GetNumExamples()); err != nil {
+	if err := add(q, c.GetNumExamples()); err != nil {
 		return err
 	}
 	r.markFolded(c)
@@ -231,6 +259,10 @@ func (r *roundState) releaseStaging(ctx context.Context) {
 	if r.ringPool != nil {
 		r.ringPool.Release()
 		_ = r.ringPool.Drained(ctx) // a late stream only delays when its memory is freed
+	}
+	if r.ringPool64 != nil {
+		r.ringPool64.Release()
+		_ = r.ringPool64.Drained(ctx)
 	}
 	_ = r.pool.Drained(ctx)
 }

@@ -123,8 +123,11 @@ func (s *Server) checkHeader(rs *roundState, h *confedv1.UpdateHeader) (*roundSt
 	if !bytes.Equal(h.GetBaseModelSha256(), rs.globalSHA[:]) {
 		return nil, fmt.Errorf("update was trained from model %x, round %d starts from %x", h.GetBaseModelSha256(), h.GetRound(), rs.globalSHA[:])
 	}
-	if want := uint64(model.SafetensorsSize(rs.spec)); h.GetSize() != want {
+	if want := uint64(model.SafetensorsSizeOf(rs.spec, rs.updateDtype())); h.GetSize() != want {
 		return nil, fmt.Errorf("%s: update declares %d bytes, a model of this shape has %d", fedavg.ReasonSizeMismatch, h.GetSize(), want)
+	}
+	if rs.secagg != nil {
+		return nil, fmt.Errorf("%s: round %d runs secure aggregation: updates must be masked (SecureAggregator.SecAgg)", fedavg.ReasonBadStream, h.GetRound())
 	}
 	if len(h.GetSealedStream()) == 0 {
 		return nil, fmt.Errorf("%s: the update is not sealed to the round's attested key", fedavg.ReasonBadStream)
@@ -138,8 +141,8 @@ func (s *Server) checkHeader(rs *roundState, h *confedv1.UpdateHeader) (*roundSt
 // receive ingests the stream, reports the outcome to the coordinator and
 // folds the update if the coordinator includes it.
 func (s *Server) receive(ctx context.Context, rs *roundState, name string, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer) *confedv1.SubmitUpdateResponse {
-	if rs.ring != nil {
-		return s.receiveRing(ctx, rs, name, h, srv)
+	if rs.ring != nil || rs.ring64 != nil {
+		return s.receiveFixedPoint(ctx, rs, name, h, srv)
 	}
 	buf, err := rs.pool.Get(ctx)
 	if err != nil {

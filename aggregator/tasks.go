@@ -120,6 +120,9 @@ func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) err
 	if rs.participants, err = s.participantVerifier(t.GetParticipantPolicy()); err != nil {
 		return err
 	}
+	if rs.secagg, err = s.openSecAgg(t, d.Model); err != nil {
+		return err
+	}
 	s.tree.open(t)
 	s.mu.Lock()
 	s.cur = rs
@@ -137,6 +140,9 @@ func (s *Server) closeRound(ctx context.Context, t *confedv1.AggregationTask) er
 		return err
 	}
 	if done, err := s.closeTree(ctx, t, rs); done {
+		return err
+	}
+	if done, err := s.closeSecAgg(ctx, t, rs); done {
 		return err
 	}
 	rs.mu.Lock()
@@ -282,6 +288,7 @@ func (s *Server) dropRound(reason string) {
 		s.cur.closed = true
 		s.cur.mu.Unlock()
 		s.cur.key.Destroy()
+		s.cur.dropSecAgg()
 		if s.cur.spill != nil {
 			if err := s.cur.spill.Close(); err != nil {
 				s.log.Warn("removing the spill file", logging.KeyErr, err)

@@ -59,6 +59,8 @@ type engine struct {
 
 	// priv is the differential-privacy accounting; nil without DP (privacy.go).
 	priv *privacy
+	// secagg is the rounds' SecAgg+ sessions (secagg.go).
+	secagg secAggState
 
 	// stopping is set when the coordinator shuts down: from then on no
 	// event changes a round, so the restart's recovery records what
@@ -282,6 +284,7 @@ func (e *engine) openRound(now time.Time) {
 		Federation: e.rc.Federation, GlobalRound: e.latest.round, GlobalModelSha256: e.latest.sha[:],
 		Params: e.aggParams(), ExpectedParticipants: e.rc.Participants.Expected,
 		ConfigSha256: e.cfgSHA[:], Model: e.modelSpec(), ParticipantPolicy: e.participantPolicy,
+		Secagg: e.secAggOpen(n),
 	})
 }
 
@@ -349,6 +352,7 @@ func (e *engine) sendTrain(p *partSession, deadline time.Time) {
 		Kind: confedv1.TaskKind_TASK_KIND_TRAIN, Round: e.m.Round(), Federation: e.rc.Federation,
 		GlobalRound: e.latest.round, GlobalModelSha256: e.latest.sha[:], AggregatorAddress: e.aggregatorFor(p.name),
 		Params: e.trainingParams(), Deadline: timestamppb.New(deadline), Attest: e.rc.TEE.ParticipantsAttest(),
+		Secagg: e.secAggTrain(deadline),
 	})
 }
 

@@ -60,9 +60,10 @@ func (e *engine) detachAggregator(s *aggSession) {
 
 // attachParticipant registers a participant watching for tasks and hands it
 // the current task if a round is collecting.
-func (e *engine) attachParticipant(name string) *partSession {
+func (e *engine) attachParticipant(name string, cert []byte) *partSession {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.rememberCert(name, cert)
 	e.nextID++
 	s := &partSession{id: e.nextID, name: name, tasks: make(chan *confedv1.Task, queueSize), kick: make(chan struct{})}
 	if old, ok := e.participants[name]; ok {

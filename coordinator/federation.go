@@ -68,7 +68,7 @@ func (s *federationService) WatchTasks(_ *confedv1.WatchTasksRequest, srv confed
 	if err != nil {
 		return toStatus(err, codes.PermissionDenied)
 	}
-	sess := s.e.attachParticipant(id.Name)
+	sess := s.e.attachParticipant(id.Name, peerCertDER(ctx))
 	defer s.e.detachParticipant(sess)
 	return pump(ctx, s.e.shutdown, sess.tasks, sess.kick,
 		status.Error(codes.Aborted, "another session of this participant replaced this one, or it fell behind"), srv.Send)

@@ -40,7 +40,8 @@ func modelPayload(m *model.Model) (payload, error) {
 
 // ringPayload quantises the update for fixed-point aggregation: each
 // coordinate clipped, multiplied by the example count and the scale, and
-// rounded stochastically (with fresh randomness) into Z_{2^32}.
+// rounded stochastically (with fresh randomness) into Z_{2^32} or
+// Z_{2^64}, as the round's fixed_point.bits says.
 func ringPayload(upd *model.Model, weight uint64, fp *confedv1.FixedPoint) (payload, error) {
 	p := fixedpoint.FromWire(fp.GetBits(), fp.GetClip(), fp.GetScale(), fp.GetMaxWeight(), fp.GetMaxParticipants())
 	if weight > p.MaxWeight {
@@ -50,21 +51,35 @@ func ringPayload(upd *model.Model, weight uint64, fp *confedv1.FixedPoint) (payl
 	if _, err := crand.Read(seed[:]); err != nil {
 		return payload{}, err
 	}
+	rng := rand.NewChaCha8(seed)
 	flat := upd.Flat()
-	q := make([]uint32, len(flat))
-	if err := fixedpoint.Quantise32(q, flat, weight, p, rand.NewChaCha8(seed)); err != nil {
-		return payload{}, fmt.Errorf("quantising the update: %w", err)
+	var data []byte
+	dtype := model.U32
+	switch p.Bits {
+	case 32:
+		q := make([]uint32, len(flat))
+		if err := fixedpoint.Quantise32(q, flat, weight, p, rng); err != nil {
+			return payload{}, fmt.Errorf("quantising the update: %w", err)
+		}
+		data = fixedpoint.Encode32(q)
+	case 64:
+		q := make([]uint64, len(flat))
+		if err := fixedpoint.Quantise64(q, flat, weight, p, rng); err != nil {
+			return payload{}, fmt.Errorf("quantising the update: %w", err)
+		}
+		data, dtype = fixedpoint.Encode64(q), model.U64
+	default:
+		return payload{}, fmt.Errorf("fixed_point.bits is %d, this participant quantises to 32 or 64", p.Bits)
 	}
-	data := fixedpoint.Encode32(q)
 	spec := upd.Spec()
 	h := sha256.New()
-	if _, err := model.WriteRawSafetensors(h, spec, model.U32, data); err != nil {
+	if _, err := model.WriteRawSafetensors(h, spec, dtype, data); err != nil {
 		return payload{}, err
 	}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
-	return payload{size: model.SafetensorsSizeOf(spec, model.U32), sha: sum, write: func(w io.Writer) error {
-		_, err := model.WriteRawSafetensors(w, spec, model.U32, data)
+	return payload{size: model.SafetensorsSizeOf(spec, dtype), sha: sum, write: func(w io.Writer) error {
+		_, err := model.WriteRawSafetensors(w, spec, dtype, data)
 		return err
 	}}, nil
 }

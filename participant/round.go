@@ -29,7 +29,7 @@ func (d *daemon) runRound(ctx context.Context, t *confedv1.Task) {
 		return
 	}
 	log := d.log.With(logging.KeyRound, t.GetRound())
-	ctx, cancel := context.WithDeadline(ctx, t.GetDeadline().AsTime())
+	ctx, cancel := context.WithDeadline(ctx, sessionDeadline(t))
 	defer cancel()
 	start := time.Now()
 	resp, err := d.trainAndSubmit(ctx, t)
@@ -52,6 +52,11 @@ func (d *daemon) trainAndSubmit(ctx context.Context, t *confedv1.Task) (*confedv
 	if err != nil {
 		return nil, err
 	}
+	sa, err := d.startSecAgg(ctx, t, global) // nil unless the update is masked (secagg.go)
+	if err != nil {
+		return nil, err
+	}
+	defer sa.close()
 	trainStart := time.Now()
 	upd, metrics, err := d.train(ctx, global.Model, t.GetRound(), t.GetParams())
 	if err != nil {
@@ -60,6 +65,9 @@ func (d *daemon) trainAndSubmit(ctx context.Context, t *confedv1.Task) (*confedv
 	d.metrics.trainedIn(time.Since(trainStart))
 	if err := localDP(upd, t.GetParams().GetPrivacy(), metrics["statistics_round"] != 0); err != nil {
 		return nil, fmt.Errorf("local differential privacy: %w", err)
+	}
+	if sa != nil {
+		return sa.submit(ctx, global.SHA256, upd, metrics)
 	}
 	var p payload
 	if fp := t.GetParams().GetFixedPoint(); fp != nil && metrics["statistics_round"] == 0 {

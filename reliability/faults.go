@@ -29,6 +29,8 @@ type faultCtx struct {
 	plan     Plan
 	rng      *rand.Rand
 	verified int
+	// verifyFailed counts coordinator files that did not verify.
+	verifyFailed int
 }
 
 // pause sleeps a random duration in [0, most).
@@ -55,7 +57,7 @@ func honestFed(c *faultCtx, h int, extra []string, min int, mod func(*FedSpec)) 
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := f.StartSwarm("honest", hs, SwarmSpec{Seed: 1, ChunkSize: 16 << 10, ChunkDelay: 2 * time.Millisecond})
+	s, err := f.StartSwarm("honest", hs, SwarmSpec{Seed: 1, ChunkSize: 16 << 10, ChunkDelay: 2 * time.Millisecond, Distinct: true})
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -78,6 +80,7 @@ func (c *faultCtx) finish(f *Fed, swarms ...*Swarm) error {
 		return err
 	}
 	if _, err := VerifyStore(f.DBPath(), spec); err != nil {
+		c.verifyFailed++
 		return err
 	}
 	c.verified++
@@ -318,6 +321,7 @@ func faultCoordinatorKilled(c *faultCtx) Row {
 		f.Coord.Kill()
 		chk, err := VerifyStore(f.DBPath(), spec)
 		if err != nil {
+			c.verifyFailed++
 			row.Err = fmt.Sprintf("after the kill in round %d: %v", r, err)
 			break
 		}

@@ -41,6 +41,9 @@ type upload struct {
 	issuer   tee.Issuer  // nil: the rogue's
 	name     string      // "" : the rogue's
 	noIssuer bool
+	// stall: after the messages, wait for the answer without closing the
+	// stream (a sender that stops sending but holds the stream open).
+	stall bool
 }
 
 func (r *rogue) connect(u upload) (*grpc.ClientConn, string, error) {
@@ -105,7 +108,13 @@ func (r *rogue) send(ctx context.Context, u upload) (string, error) {
 			return refusal(err), nil
 		}
 	}
-	resp, err := up.CloseAndRecv()
+	var resp *confedv1.SubmitUpdateResponse
+	if u.stall {
+		resp = new(confedv1.SubmitUpdateResponse)
+		err = up.RecvMsg(resp)
+	} else {
+		resp, err = up.CloseAndRecv()
+	}
 	if err != nil {
 		return refusal(err), nil
 	}

@@ -51,6 +51,9 @@ type SwarmSpec struct {
 	// its update scaled by PoisonScale (a model-poisoning participant).
 	PoisonFrom  uint64
 	PoisonScale float32
+	// Distinct gives each participant its own update (seeded by its
+	// position) instead of one shared by the whole swarm.
+	Distinct bool
 }
 
 // SwarmEvent is what a swarm reports of each submission.
@@ -134,6 +137,8 @@ type swarm struct {
 	poisonSum [32]byte
 	issuer    tee.Issuer
 	emit      func(any)
+	// own are the participants' own updates when the spec is Distinct.
+	own map[string][]byte
 }
 
 func runSwarmChild(ctx context.Context, raw []byte, ready func(string), emit func(any)) error {
@@ -163,6 +168,16 @@ func RunSwarm(ctx context.Context, spec SwarmSpec, ready func(), emit func(any))
 			return err
 		}
 		sw.poisonSum = sha256.Sum256(sw.poison)
+	}
+	if spec.Distinct {
+		sw.own = map[string][]byte{}
+		i := uint64(0)
+		for name := range spec.Files {
+			i++
+			if _, sw.own[name], err = lrUpdate(spec.Features, spec.Seed*1000+i); err != nil {
+				return err
+			}
+		}
 	}
 	if spec.Attest {
 		if sw.issuer, err = simulated.NewIssuer(tee.Options{AllowInsecureSimulated: true}); err != nil {
@@ -251,7 +266,7 @@ func (sw *swarm) round(ctx context.Context, name string, t *confedv1.Task) bool 
 		case err != nil:
 			ev.Reason = err.Error()
 		case resp.GetAccepted():
-			ev.OK, ev.Bytes = true, int64(len(sw.enc))
+			ev.OK, ev.Bytes = true, int64(len(sw.enc)) // every update of a swarm has the same size
 		default:
 			ev.Reason = resp.GetReason()
 		}
@@ -287,6 +302,9 @@ func (sw *swarm) submit(ctx context.Context, name string, t *confedv1.Task) (*co
 		return nil, err
 	}
 	enc, sum := sw.enc, sw.sum
+	if own, ok := sw.own[name]; ok {
+		enc, sum = own, sha256.Sum256(own)
+	}
 	if sw.spec.PoisonFrom > 0 && round >= sw.spec.PoisonFrom {
 		enc, sum = sw.poison, sw.poisonSum
 	}

@@ -35,8 +35,8 @@ type Report struct {
 	Load []Load `json:"load,omitempty"`
 	// StoresVerified counts the coordinator files verified (after every
 	// fault scenario); Verified is true when all of them verified.
-	StoresVerified int  `json:"stores_verified"`
-	Verified       bool `json:"verified"`
+	StoresVerified int     `json:"stores_verified"`
+	Verified       bool    `json:"verified"`
 	Seconds        float64 `json:"seconds"`
 }
 

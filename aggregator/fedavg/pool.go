@@ -14,7 +14,7 @@ import (
 // once. Buffers are allocated on first use and zeroed when returned; Release
 // frees them when the round's collection ends. It is safe for concurrent
 // use.
-type Pool[T float32 | uint32] struct {
+type Pool[T float32 | uint32 | uint64] struct {
 	n        int
 	free     chan []T      // K slots; nil until a buffer is first allocated
 	released chan struct{} // closed by Release
@@ -40,7 +40,7 @@ func NewBufferPool(spec model.Spec, k int) (*BufferPool, error) {
 }
 
 // NewPool returns a pool of k ≥ 1 buffers of n ≥ 0 elements.
-func NewPool[T float32 | uint32](n, k int) (*Pool[T], error) {
+func NewPool[T float32 | uint32 | uint64](n, k int) (*Pool[T], error) {
 	if k < 1 {
 		return nil, fmt.Errorf("fedavg: buffer pool: k = %d, want at least 1", k)
 	}

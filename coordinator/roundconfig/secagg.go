@@ -2,6 +2,7 @@ package roundconfig
 
 import (
 	"math"
+	"time"
 
 	"github.com/confed/confed/internal/secagg"
 	"github.com/confed/confed/internal/yamlcfg"
@@ -24,6 +25,22 @@ type SecureAggregation struct {
 	// right for federations of tens of institutions), otherwise even; how to
 	// choose it is in docs/secure-aggregation.md.
 	NeighbourDegree int `yaml:"neighbour_degree"`
+	// StageTimeout bounds how long the aggregator waits for the messages
+	// of one protocol stage (advertise keys, share keys, consistency,
+	// unmask) from participants whose stream is still open; it must be
+	// shorter than timing.round_deadline. Omitted: DefaultStageTimeout.
+	StageTimeout yamlcfg.Duration `yaml:"stage_timeout"`
+}
+
+// DefaultStageTimeout is the stage timeout when the file sets none.
+const DefaultStageTimeout = yamlcfg.Duration(10 * time.Second)
+
+// Stage returns the stage timeout in force.
+func (s SecureAggregation) Stage() time.Duration {
+	if s.StageTimeout == 0 {
+		return time.Duration(DefaultStageTimeout)
+	}
+	return time.Duration(s.StageTimeout)
 }
 
 // Secure aggregation modes.
@@ -32,10 +49,11 @@ const (
 	SecAggPlus = "secagg+"
 )
 
-// secAggWired says whether the daemons run secure aggregation. Until they
-// do, mode secagg+ is refused rather than silently ignored; the rest of the
-// section is still checked, so that one error does not hide others.
-const secAggWired = false
+// secAggWired says whether the daemons run secure aggregation (they do:
+// participant/secagg.go, aggregator/secagg*.go, coordinator/secagg.go).
+// Were it false, mode secagg+ would be refused rather than silently
+// ignored.
+const secAggWired = true
 
 // On reports whether secure aggregation is configured.
 func (s SecureAggregation) On() bool { return s.Mode == SecAggPlus }
@@ -64,12 +82,27 @@ func (c Config) validateSecAgg(l *yamlcfg.Locator) error {
 	} else if c.Participants.Min >= 1 && c.Participants.Min < s.Threshold {
 		errs = append(errs, l.Errorf("participants.min", "is %d, below secure_aggregation.threshold %d: a round could start with fewer participants than unmasking needs", c.Participants.Min, s.Threshold))
 	}
+	if l.Has("secure_aggregation.stage_timeout") || s.StageTimeout != 0 {
+		if err := yamlcfg.CheckDuration(l, "secure_aggregation.stage_timeout", s.StageTimeout, c.Timing.RoundDeadline); err != nil {
+			errs = append(errs, err)
+		} else if s.StageTimeout >= c.Timing.RoundDeadline {
+			errs = append(errs, l.Errorf("secure_aggregation.stage_timeout", "is %s, not shorter than timing.round_deadline %s: keys could not be exchanged before collection closes", s.StageTimeout, c.Timing.RoundDeadline))
+		}
+	}
+	if c.Tree != nil {
+		errs = append(errs, l.Errorf("secure_aggregation.mode", "%s runs one session at one aggregator; it cannot be combined with hierarchical aggregation (tree)", SecAggPlus))
+	}
 	fp := c.Aggregation.FixedPoint
 	switch {
 	case !fp.Enabled:
 		errs = append(errs, l.Errorf("aggregation.fixed_point.enabled", "secure aggregation masks fixed-point updates in the 32-bit ring: set it to true"))
+	case fp.Bits != 32:
+		errs = append(errs, l.Errorf("aggregation.fixed_point.bits", "is %d: secure aggregation masks updates in the 32-bit ring only", fp.Bits))
 	case float64(fp.MaxWeight)*float64(n) >= math.MaxInt32:
 		errs = append(errs, l.Errorf("aggregation.fixed_point.max_weight", "%d × %d participants could wrap the weight, which secure aggregation sums in the 32-bit ring", fp.MaxWeight, n))
+	}
+	if s := c.Aggregation.Strategy; s != "" && s != StrategyFedAvg {
+		errs = append(errs, l.Errorf("aggregation.strategy", "is %s, which needs each update, and the aggregator sees only their sum under secure aggregation: use %s", s, StrategyFedAvg))
 	}
 	if c.Aggregation.MaxUpdateNorm != 0 {
 		errs = append(errs, l.Errorf("aggregation.max_update_norm", "the aggregator sees only masked updates under secure aggregation and cannot check their norm: set 0 (fixed_point.clip bounds each coordinate)"))

@@ -82,8 +82,10 @@ func (c Config) validateFixedPoint(l *yamlcfg.Locator) error {
 		return nil
 	}
 	switch {
-	case f.Bits != 32:
-		return l.Errorf("aggregation.fixed_point.bits", "only 32 is available yet (64 is implemented in internal/fixedpoint but not wired), got %d", f.Bits)
+	case f.Bits != 32 && f.Bits != 64:
+		return l.Errorf("aggregation.fixed_point.bits", "must be 32 or 64, got %d", f.Bits)
+	case f.Bits == 64 && c.SecureAggregation.Mode != "" && c.SecureAggregation.Mode != SecAggOff:
+		return l.Errorf("aggregation.fixed_point.bits", "secure aggregation masks in the 32-bit ring: set bits to 32, got %d", f.Bits)
 	case c.Aggregation.Strategy != StrategyFedAvg:
 		return l.Errorf("aggregation.fixed_point.enabled", "fixed point sums updates, so it needs strategy fedavg, got %q", c.Aggregation.Strategy)
 	}

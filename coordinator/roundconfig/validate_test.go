@@ -44,6 +44,15 @@ func TestValidateBuiltInCode(t *testing.T) {
 		{"model kind", func(c *Config) { c.Model.Kind = "logistic-regression" }, `model.kind: must be logistic_regression, got "logistic-regression" (did you mean "logistic_regression"?)`},
 		{"no features", func(c *Config) { c.Model.Features = 0 }, "model.features: must be between 1 and 50000000, got 0"},
 		{"model init", func(c *Config) { c.Model.Init = "random" }, `model.init: must be zeros or normal, got "random"`},
+		{"fixed point in the 64-bit ring", func(c *Config) {
+			c.Aggregation.FixedPoint = FixedPoint{Enabled: true, Bits: 64, Clip: 1, Scale: 1 << 40, MaxWeight: 1000}
+		}, ""},
+		{"fixed point ring of 16 bits", func(c *Config) {
+			c.Aggregation.FixedPoint = FixedPoint{Enabled: true, Bits: 16, Clip: 1, Scale: 16, MaxWeight: 10}
+		}, "aggregation.fixed_point.bits: must be 32 or 64, got 16"},
+		{"64-bit scale that would wrap 32 bits", func(c *Config) {
+			c.Aggregation.FixedPoint = FixedPoint{Enabled: true, Bits: 32, Clip: 1, Scale: 1 << 40, MaxWeight: 1000}
+		}, "aggregation.fixed_point: fixedpoint: Params could wrap the 32-bit ring: MaxParticipants × ⌈Clip × Scale × MaxWeight⌉ = 2 × ⌈1 × 1.099511627776e+12 × 1000⌉ = 2199023255552000 exceeds the largest safe |sum|, 2^31 − 1 = 2147483647, by 2199021108068353 (1.02e+06×, 19.97 bits); lower Scale to at most 1.07374e+06 (2^20 is the largest power of two that fits), or Clip to at most 9.76562e-07, or use Bits 64"},
 		{"min zero", func(c *Config) { c.Participants.Min = 0 }, "participants.min: must be between 1 and the number of expected participants (2), got 0"},
 		{"duplicate participant", func(c *Config) { c.Participants.Expected = []string{"a", "b", "a"} }, `participants.expected[2]: duplicate participant "a" (already listed as participants.expected[0])`},
 		{"zero join timeout", func(c *Config) { c.Timing.JoinTimeout = 0 }, "timing.join_timeout: must be > 0, got 0s"},

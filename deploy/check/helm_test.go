@@ -141,6 +141,9 @@ func renderChart(t *testing.T, values map[string]any) ([]byte, error) {
 		if err := tpl.ExecuteTemplate(&b, m, top); err != nil {
 			return nil, fmt.Errorf("rendering %s: %w", m, err)
 		}
+		if strings.TrimSpace(b.String()) == "" {
+			continue // Helm skips a template that renders nothing
+		}
 		fmt.Fprintf(&out, "---\n# Source: confed/templates/%s\n%s\n", m, b.String())
 	}
 	return out.Bytes(), nil
@@ -149,19 +152,26 @@ func renderChart(t *testing.T, values map[string]any) ([]byte, error) {
 func TestHelmChart(t *testing.T) {
 	dir := filepath.Join(repoRoot(t), chartDir)
 	templates := secretTemplates(t)
+	// tree runs two leaf aggregators under the root (aggregator-leaf.yaml).
+	tree := map[string]any{"tree": map[string]any{"rootName": "aggregator",
+		"leafAddresses": []any{"leaf-0.federation.example.org:7444", "leaf-1.federation.example.org:7444"}}}
 	for _, tt := range []struct {
 		name     string
 		overlays []string
+		set      map[string]any
 		prod     bool
 	}{
-		{"defaults", nil, true},
-		{"dev", []string{"values-dev.yaml"}, false},
+		{"defaults", nil, nil, true},
+		{"dev", []string{"values-dev.yaml"}, nil, false},
+		{"tree", nil, tree, true},
+		{"dev tree", []string{"values-dev.yaml"}, tree, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			values := readValues(t, filepath.Join(dir, "values.yaml"))
 			for _, o := range tt.overlays {
 				values = mergeValues(values, readValues(t, filepath.Join(dir, o)))
 			}
+			values = mergeValues(values, tt.set)
 			out, err := renderChart(t, values)
 			if err != nil {
 				t.Fatal(err)

@@ -11,9 +11,10 @@ import (
 
 // allowedPeers are the components that may reach each component.
 var allowedPeers = map[string][]string{
-	"aggregator":  {"participant", "coordinator"},
-	"coordinator": {"participant", "aggregator"},
-	"participant": {},
+	"aggregator":      {"participant", "coordinator", "aggregator-leaf"},
+	"aggregator-leaf": {"participant"},
+	"coordinator":     {"participant", "aggregator", "aggregator-leaf"},
+	"participant":     {},
 }
 
 // checkNetworkPolicies requires a default deny for ingress, and that every

@@ -32,9 +32,10 @@ const (
 // readinessService is the gRPC health service each daemon reports its
 // readiness under (internal/health).
 var readinessService = map[string]string{
-	"aggregator":  confedv1.Aggregator_ServiceDesc.ServiceName,
-	"coordinator": confedv1.Federation_ServiceDesc.ServiceName,
-	"participant": confedv1.Federation_ServiceDesc.ServiceName,
+	"aggregator":      confedv1.Aggregator_ServiceDesc.ServiceName,
+	"aggregator-leaf": confedv1.Aggregator_ServiceDesc.ServiceName,
+	"coordinator":     confedv1.Federation_ServiceDesc.ServiceName,
+	"participant":     confedv1.Federation_ServiceDesc.ServiceName,
 }
 
 // workload is a Deployment or StatefulSet with what the checks need.
@@ -252,7 +253,7 @@ func loadDaemonConfig(t *testing.T, b *bundle, w workload, c corev1.Container) d
 	}
 	root := t.TempDir()
 	layOutMounts(t, b, w, c, root)
-	path := filepath.Join(root, c.Args[i+1])
+	path := filepath.Join(root, expandPodName(t, w, c, c.Args[i+1]))
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("%s: --config %s is not in a mounted ConfigMap: %v", w, c.Args[i+1], err)
@@ -261,7 +262,7 @@ func loadDaemonConfig(t *testing.T, b *bundle, w workload, c corev1.Container) d
 	var out daemonConfig
 	var listen string
 	switch w.component() {
-	case "aggregator":
+	case "aggregator", "aggregator-leaf":
 		cfg, err := aggregator.Parse(path, data)
 		if err != nil {
 			t.Fatalf("%s: %v", w, err)
@@ -293,6 +294,26 @@ func loadDaemonConfig(t *testing.T, b *bundle, w workload, c corev1.Container) d
 		}
 	}
 	return out
+}
+
+// expandPodName expands $(POD_NAME) in arg as the kubelet would, when the
+// container sets POD_NAME from metadata.name: for the StatefulSet's first
+// pod (<name>-0), whose configuration must then exist like any other.
+func expandPodName(t *testing.T, w workload, c corev1.Container, arg string) string {
+	t.Helper()
+	if !strings.Contains(arg, "$(POD_NAME)") {
+		return arg
+	}
+	for _, e := range c.Env {
+		if e.Name == "POD_NAME" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name" {
+			if w.kind != "StatefulSet" {
+				t.Fatalf("%s: $(POD_NAME) in %q names a random pod of a %s: only a StatefulSet's pod names are known", w, arg, w.kind)
+			}
+			return strings.ReplaceAll(arg, "$(POD_NAME)", w.name+"-0")
+		}
+	}
+	t.Fatalf("%s: %q uses $(POD_NAME), which the container does not set from metadata.name", w, arg)
+	return ""
 }
 
 // layOutMounts recreates the container's mounts under root: ConfigMap and
@@ -401,7 +422,7 @@ func checkTEE(t *testing.T, w workload, c corev1.Container, cfg daemonConfig, pr
 	case simulated && prod:
 		t.Errorf("%s: production configuration uses the simulated TEE", w)
 	}
-	if w.component() == "aggregator" && prod {
+	if strings.HasPrefix(w.component(), "aggregator") && prod {
 		rc := w.pod.Spec.RuntimeClassName
 		if rc == nil || *rc != kataCC {
 			t.Errorf("%s: production aggregator must set runtimeClassName: %s", w, kataCC)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -11,14 +12,19 @@ import (
 )
 
 // TestFixedPointFederation trains with fixed-point aggregation (updates
-// quantised to Z_{2^32}, summed exactly) and with float32 FedAvg on the same
-// data: the published models are labelled as such and their accuracy
-// agrees within the quantisation noise.
+// quantised to Z_{2^32} or Z_{2^64}, summed exactly) and with float32
+// FedAvg on the same data: the published models are labelled as such and
+// their accuracy agrees within the quantisation noise.
 func TestFixedPointFederation(t *testing.T) {
 	t.Parallel()
-	fixed := strings.Replace(threeRounds, "tee:\n", "aggregation:\n  fixed_point:\n    enabled: true\n    bits: 32\n    clip: 1\n    scale: 65536\n    max_weight: 1000\ntee:\n", 1)
+	ring := func(bits int, scale string) string {
+		return strings.Replace(threeRounds, "tee:\n", "aggregation:\n  fixed_point:\n    enabled: true\n    bits: "+
+			fmt.Sprint(bits)+"\n    clip: 1\n    scale: "+scale+"\n    max_weight: 1000\ntee:\n", 1)
+	}
+	configs := map[string]string{"fixed32": ring(32, "65536"), "fixed64": ring(64, "1099511627776"), "float": threeRounds}
+	wantStrategy := map[string]string{"fixed32": "fedavg(fixed-point 32)", "fixed64": "fedavg(fixed-point 64)", "float": "fedavg"}
 	results := map[string]float64{}
-	for name, cfg := range map[string]string{"fixed": fixed, "float": threeRounds} {
+	for name, cfg := range configs {
 		hs := []heartdisease.Hospital{heartdisease.Hospitals[0], heartdisease.Hospitals[1], heartdisease.Hospitals[3]}
 		f := newFed(t, hs, cfg)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -28,15 +34,16 @@ func TestFixedPointFederation(t *testing.T) {
 		f.waitParticipants(2 * time.Minute)
 		final := f.download(t, f.operator(t))
 		results[name] = pooledAccuracy(t, final, hs)
-		strategy := final.Verified.Manifest.GetStrategy()
-		if want := map[string]string{"fixed": "fedavg(fixed-point 32)", "float": "fedavg"}[name]; strategy != want {
-			t.Errorf("%s: manifest strategy %q, want %q", name, strategy, want)
+		if strategy := final.Verified.Manifest.GetStrategy(); strategy != wantStrategy[name] {
+			t.Errorf("%s: manifest strategy %q, want %q", name, strategy, wantStrategy[name])
 		}
 		cancel()
 		f.wg.Wait()
 	}
-	t.Logf("pooled accuracy: fixed point %.3f, float %.3f", results["fixed"], results["float"])
-	if results["fixed"] < 0.7 || math.Abs(results["fixed"]-results["float"]) > 0.02 {
-		t.Errorf("fixed-point accuracy %.3f vs float %.3f: want at least 0.7 and within 0.02", results["fixed"], results["float"])
+	t.Logf("pooled accuracy: fixed point 32 %.3f, 64 %.3f, float %.3f", results["fixed32"], results["fixed64"], results["float"])
+	for _, name := range []string{"fixed32", "fixed64"} {
+		if results[name] < 0.7 || math.Abs(results[name]-results["float"]) > 0.02 {
+			t.Errorf("%s accuracy %.3f vs float %.3f: want at least 0.7 and within 0.02", name, results[name], results["float"])
+		}
 	}
 }

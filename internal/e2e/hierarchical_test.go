@@ -212,6 +212,9 @@ func (f *treeFed) runSynthetic(ctx context.Context, t *testing.T, name string, s
 // waits for them all to finish and reports the first error.
 func (f *treeFed) startSynthetic(ctx context.Context, t *testing.T) func() error {
 	spec := treeSpec(t)
+	for _, name := range treeParticipants {
+		f.issue(pki.RoleParticipant, name) // before the goroutines: issue is not safe for concurrent use
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(treeParticipants))
 	for _, name := range treeParticipants {
@@ -404,8 +407,8 @@ func TestRootRefusesLeafFailingPolicy(t *testing.T) {
 	f.startAgg(ctx, "aggregator", f.aggLis, strict, issuer(good))
 	f.startAgg(ctx, "leaf-a", f.leafLis["leaf-a"], strict, issuer(good))
 	f.startAgg(ctx, "leaf-b", f.leafLis["leaf-b"], lax, issuer(bad))
-	f.startSynthetic(ctx, t)
 	op := f.operator(t)
+	f.startSynthetic(ctx, t)
 	var reason string
 	eventually(t, time.Minute, "round 1 fails", func() (bool, string) {
 		st, saw := roundOf(ctx, op, 1)

@@ -85,6 +85,9 @@ func (s *Sum64) Mean(dst []float32) error { return mean(&s.s, dst) }
 // MeanFloat64 is Mean in float64.
 func (s *Sum64) MeanFloat64(dst []float64) error { return mean(&s.s, dst) }
 
+// MeanFloat64At: see Sum32.MeanFloat64At.
+func (s *Sum64) MeanFloat64At(lo int, dst []float64) error { return meanAt(&s.s, lo, dst) }
+
 type sum[T Word] struct {
 	p      Params
 	kernel Kernel[T]

@@ -953,7 +953,10 @@ type Task struct {
 	Federation        string                 `protobuf:"bytes,8,opt,name=federation,proto3" json:"federation,omitempty"`
 	// attest: the round requires participants to present TEE evidence on
 	// their connection to the aggregator (tee.participants).
-	Attest        bool `protobuf:"varint,9,opt,name=attest,proto3" json:"attest,omitempty"`
+	Attest bool `protobuf:"varint,9,opt,name=attest,proto3" json:"attest,omitempty"`
+	// secagg, when set, asks for the training update to be masked with
+	// SecAgg+ (secagg.proto) instead of sealed in plain.
+	Secagg        *SecAggParams `protobuf:"bytes,30,opt,name=secagg,proto3" json:"secagg,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1049,6 +1052,13 @@ func (x *Task) GetAttest() bool {
 		return x.Attest
 	}
 	return false
+}
+
+func (x *Task) GetSecagg() *SecAggParams {
+	if x != nil {
+		return x.Secagg
+	}
+	return nil
 }
 
 type DownloadModelRequest struct {
@@ -1718,7 +1728,10 @@ type AggregationTask struct {
 	ParticipantPolicy []byte `protobuf:"bytes,13,opt,name=participant_policy,json=participantPolicy,proto3" json:"participant_policy,omitempty"`
 	// tree, for OPEN and CLOSE under hierarchical aggregation, is this
 	// aggregator's role and the tree (tree.proto); unset otherwise.
-	Tree          *TreeTask `protobuf:"bytes,21,opt,name=tree,proto3" json:"tree,omitempty"`
+	Tree *TreeTask `protobuf:"bytes,21,opt,name=tree,proto3" json:"tree,omitempty"`
+	// secagg, for OPEN under secure aggregation, is the round's SecAgg+
+	// session (secagg.proto); unset otherwise.
+	Secagg        *SecAggParams `protobuf:"bytes,30,opt,name=secagg,proto3" json:"secagg,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1847,6 +1860,13 @@ func (x *AggregationTask) GetParticipantPolicy() []byte {
 func (x *AggregationTask) GetTree() *TreeTask {
 	if x != nil {
 		return x.Tree
+	}
+	return nil
+}
+
+func (x *AggregationTask) GetSecagg() *SecAggParams {
+	if x != nil {
+		return x.Secagg
 	}
 	return nil
 }
@@ -3706,7 +3726,7 @@ var File_confed_v1_confed_proto protoreflect.FileDescriptor
 
 const file_confed_v1_confed_proto_rawDesc = "" +
 	"\n" +
-	"\x16confed/v1/confed.proto\x12\tconfed.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14confed/v1/tree.proto\"0\n" +
+	"\x16confed/v1/confed.proto\x12\tconfed.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14confed/v1/tree.proto\x1a\x16confed/v1/secagg.proto\"0\n" +
 	"\bEvidence\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03raw\x18\x02 \x01(\fR\x03raw\"-\n" +
@@ -3770,7 +3790,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\vparticipant\x18\x02 \x01(\tR\vparticipant\x12\x16\n" +
 	"\x06rounds\x18\x03 \x01(\x04R\x06rounds\x12#\n" +
 	"\rconfig_sha256\x18\x04 \x01(\fR\fconfigSha256\"\x13\n" +
-	"\x11WatchTasksRequest\"\xea\x02\n" +
+	"\x11WatchTasksRequest\"\x9b\x03\n" +
 	"\x04Task\x12'\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x13.confed.v1.TaskKindR\x04kind\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x04R\x05round\x12!\n" +
@@ -3782,7 +3802,8 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\n" +
 	"federation\x18\b \x01(\tR\n" +
 	"federation\x12\x16\n" +
-	"\x06attest\x18\t \x01(\bR\x06attest\"Z\n" +
+	"\x06attest\x18\t \x01(\bR\x06attest\x12/\n" +
+	"\x06secagg\x18\x1e \x01(\v2\x17.confed.v1.SecAggParamsR\x06secagg\"Z\n" +
 	"\x14DownloadModelRequest\x12\x19\n" +
 	"\x05round\x18\x01 \x01(\x04H\x00R\x05round\x88\x01\x01\x12\x1d\n" +
 	"\n" +
@@ -3832,7 +3853,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\bfeatures\x18\x02 \x01(\rR\bfeatures\x12\x12\n" +
 	"\x04init\x18\x03 \x01(\tR\x04init\x12\x12\n" +
-	"\x04seed\x18\x04 \x01(\x04R\x04seed\"\xcc\x04\n" +
+	"\x04seed\x18\x04 \x01(\x04R\x04seed\"\xfd\x04\n" +
 	"\x0fAggregationTask\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.confed.v1.AggregationTaskKindR\x04kind\x12\x14\n" +
 	"\x05round\x18\x02 \x01(\x04R\x05round\x12\x1e\n" +
@@ -3850,7 +3871,8 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\rconfig_sha256\x18\v \x01(\fR\fconfigSha256\x12*\n" +
 	"\x05model\x18\f \x01(\v2\x14.confed.v1.ModelSpecR\x05model\x12-\n" +
 	"\x12participant_policy\x18\r \x01(\fR\x11participantPolicy\x12'\n" +
-	"\x04tree\x18\x15 \x01(\v2\x13.confed.v1.TreeTaskR\x04tree\")\n" +
+	"\x04tree\x18\x15 \x01(\v2\x13.confed.v1.TreeTaskR\x04tree\x12/\n" +
+	"\x06secagg\x18\x1e \x01(\v2\x17.confed.v1.SecAggParamsR\x06secagg\")\n" +
 	"\x11RoundReadyRequest\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x04R\x05round\"\x14\n" +
 	"\x12RoundReadyResponse\"i\n" +
@@ -4109,7 +4131,8 @@ var file_confed_v1_confed_proto_goTypes = []any{
 	nil,                           // 53: confed.v1.SubmissionStatus.MetricsEntry
 	(*timestamppb.Timestamp)(nil), // 54: google.protobuf.Timestamp
 	(*TreeLeafRecord)(nil),        // 55: confed.v1.TreeLeafRecord
-	(*TreeTask)(nil),              // 56: confed.v1.TreeTask
+	(*SecAggParams)(nil),          // 56: confed.v1.SecAggParams
+	(*TreeTask)(nil),              // 57: confed.v1.TreeTask
 }
 var file_confed_v1_confed_proto_depIdxs = []int32{
 	5,  // 0: confed.v1.ModelManifest.contributions:type_name -> confed.v1.Contribution
@@ -4122,74 +4145,76 @@ var file_confed_v1_confed_proto_depIdxs = []int32{
 	0,  // 7: confed.v1.Task.kind:type_name -> confed.v1.TaskKind
 	8,  // 8: confed.v1.Task.params:type_name -> confed.v1.TrainingParams
 	54, // 9: confed.v1.Task.deadline:type_name -> google.protobuf.Timestamp
-	7,  // 10: confed.v1.ModelHeader.signed:type_name -> confed.v1.SignedManifest
-	15, // 11: confed.v1.ModelChunk.header:type_name -> confed.v1.ModelHeader
-	4,  // 12: confed.v1.ModelChunk.chunk:type_name -> confed.v1.Chunk
-	3,  // 13: confed.v1.WatchRoundsRequest.evidence:type_name -> confed.v1.Evidence
-	21, // 14: confed.v1.AggregationParams.server_optimizer:type_name -> confed.v1.ServerOptimizer
-	9,  // 15: confed.v1.AggregationParams.fixed_point:type_name -> confed.v1.FixedPoint
-	47, // 16: confed.v1.AggregationParams.privacy:type_name -> confed.v1.PrivacyParams
-	1,  // 17: confed.v1.AggregationTask.kind:type_name -> confed.v1.AggregationTaskKind
-	20, // 18: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
-	54, // 19: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
-	22, // 20: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
-	56, // 21: confed.v1.AggregationTask.tree:type_name -> confed.v1.TreeTask
-	51, // 22: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
-	15, // 23: confed.v1.PublishRequest.header:type_name -> confed.v1.ModelHeader
-	4,  // 24: confed.v1.PublishRequest.chunk:type_name -> confed.v1.Chunk
-	52, // 25: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
-	34, // 26: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
-	4,  // 27: confed.v1.SubmitUpdateRequest.chunk:type_name -> confed.v1.Chunk
-	35, // 28: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
-	53, // 29: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
-	54, // 30: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
-	2,  // 31: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
-	54, // 32: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
-	54, // 33: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
-	54, // 34: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
-	38, // 35: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
-	40, // 36: confed.v1.RoundStatus.events:type_name -> confed.v1.RoundEvent
-	50, // 37: confed.v1.RoundStatus.privacy:type_name -> confed.v1.PrivacySpent
-	54, // 38: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
-	39, // 39: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
-	48, // 40: confed.v1.PrivacyParams.adaptive:type_name -> confed.v1.AdaptiveClipping
-	10, // 41: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
-	12, // 42: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
-	14, // 43: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	17, // 44: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
-	19, // 45: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
-	24, // 46: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
-	26, // 47: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
-	28, // 48: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
-	30, // 49: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
-	32, // 50: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
-	36, // 51: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
-	41, // 52: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
-	43, // 53: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
-	44, // 54: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
-	46, // 55: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
-	14, // 56: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	11, // 57: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
-	13, // 58: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
-	16, // 59: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
-	18, // 60: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
-	23, // 61: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
-	25, // 62: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
-	27, // 63: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
-	29, // 64: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
-	31, // 65: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
-	33, // 66: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
-	37, // 67: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
-	42, // 68: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
-	39, // 69: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
-	45, // 70: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
-	42, // 71: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
-	16, // 72: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
-	57, // [57:73] is the sub-list for method output_type
-	41, // [41:57] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	56, // 10: confed.v1.Task.secagg:type_name -> confed.v1.SecAggParams
+	7,  // 11: confed.v1.ModelHeader.signed:type_name -> confed.v1.SignedManifest
+	15, // 12: confed.v1.ModelChunk.header:type_name -> confed.v1.ModelHeader
+	4,  // 13: confed.v1.ModelChunk.chunk:type_name -> confed.v1.Chunk
+	3,  // 14: confed.v1.WatchRoundsRequest.evidence:type_name -> confed.v1.Evidence
+	21, // 15: confed.v1.AggregationParams.server_optimizer:type_name -> confed.v1.ServerOptimizer
+	9,  // 16: confed.v1.AggregationParams.fixed_point:type_name -> confed.v1.FixedPoint
+	47, // 17: confed.v1.AggregationParams.privacy:type_name -> confed.v1.PrivacyParams
+	1,  // 18: confed.v1.AggregationTask.kind:type_name -> confed.v1.AggregationTaskKind
+	20, // 19: confed.v1.AggregationTask.params:type_name -> confed.v1.AggregationParams
+	54, // 20: confed.v1.AggregationTask.deadline:type_name -> google.protobuf.Timestamp
+	22, // 21: confed.v1.AggregationTask.model:type_name -> confed.v1.ModelSpec
+	57, // 22: confed.v1.AggregationTask.tree:type_name -> confed.v1.TreeTask
+	56, // 23: confed.v1.AggregationTask.secagg:type_name -> confed.v1.SecAggParams
+	51, // 24: confed.v1.SubmissionResult.metrics:type_name -> confed.v1.SubmissionResult.MetricsEntry
+	15, // 25: confed.v1.PublishRequest.header:type_name -> confed.v1.ModelHeader
+	4,  // 26: confed.v1.PublishRequest.chunk:type_name -> confed.v1.Chunk
+	52, // 27: confed.v1.UpdateHeader.metrics:type_name -> confed.v1.UpdateHeader.MetricsEntry
+	34, // 28: confed.v1.SubmitUpdateRequest.header:type_name -> confed.v1.UpdateHeader
+	4,  // 29: confed.v1.SubmitUpdateRequest.chunk:type_name -> confed.v1.Chunk
+	35, // 30: confed.v1.SubmitUpdateRequest.sealed_chunk:type_name -> confed.v1.SealedChunk
+	53, // 31: confed.v1.SubmissionStatus.metrics:type_name -> confed.v1.SubmissionStatus.MetricsEntry
+	54, // 32: confed.v1.SubmissionStatus.at:type_name -> google.protobuf.Timestamp
+	2,  // 33: confed.v1.RoundStatus.state:type_name -> confed.v1.RoundState
+	54, // 34: confed.v1.RoundStatus.opened_at:type_name -> google.protobuf.Timestamp
+	54, // 35: confed.v1.RoundStatus.deadline:type_name -> google.protobuf.Timestamp
+	54, // 36: confed.v1.RoundStatus.closed_at:type_name -> google.protobuf.Timestamp
+	38, // 37: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
+	40, // 38: confed.v1.RoundStatus.events:type_name -> confed.v1.RoundEvent
+	50, // 39: confed.v1.RoundStatus.privacy:type_name -> confed.v1.PrivacySpent
+	54, // 40: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
+	39, // 41: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
+	48, // 42: confed.v1.PrivacyParams.adaptive:type_name -> confed.v1.AdaptiveClipping
+	10, // 43: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
+	12, // 44: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
+	14, // 45: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	17, // 46: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
+	19, // 47: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
+	24, // 48: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
+	26, // 49: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
+	28, // 50: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
+	30, // 51: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
+	32, // 52: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
+	36, // 53: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
+	41, // 54: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
+	43, // 55: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
+	44, // 56: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
+	46, // 57: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
+	14, // 58: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	11, // 59: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
+	13, // 60: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
+	16, // 61: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
+	18, // 62: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
+	23, // 63: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
+	25, // 64: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
+	27, // 65: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
+	29, // 66: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
+	31, // 67: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
+	33, // 68: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
+	37, // 69: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
+	42, // 70: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
+	39, // 71: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
+	45, // 72: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
+	42, // 73: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
+	16, // 74: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
+	59, // [59:75] is the sub-list for method output_type
+	43, // [43:59] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_confed_v1_confed_proto_init() }
@@ -4198,6 +4223,7 @@ func file_confed_v1_confed_proto_init() {
 		return
 	}
 	file_confed_v1_tree_proto_init()
+	file_confed_v1_secagg_proto_init()
 	file_confed_v1_confed_proto_msgTypes[11].OneofWrappers = []any{}
 	file_confed_v1_confed_proto_msgTypes[13].OneofWrappers = []any{
 		(*ModelChunk_Header)(nil),
