@@ -19,6 +19,8 @@ const (
 	defaultStreamTimeout   = yamlcfg.Duration(30 * time.Minute)
 	streamIdleTimeoutMax   = yamlcfg.Duration(time.Hour)
 	streamTimeoutMax       = yamlcfg.Duration(24 * time.Hour)
+	defaultMaxConnections  = 64
+	maxConnectionsLimit    = 100000
 )
 
 // Config is the aggregator's configuration file. Relative paths in the
@@ -37,6 +39,13 @@ type Config struct {
 	// ChunkSize is the size of the chunks models and updates are streamed
 	// in, 4KiB to 4MiB (default 1MiB).
 	ChunkSize yamlcfg.ByteSize `yaml:"chunk_size"`
+	// StreamWindow, if set (64KiB to 16MiB), fixes the HTTP/2 flow-control
+	// window of participants' connections and streams, bounding what each
+	// participant waiting for a staging buffer can have sent into the
+	// aggregator's memory; unset, gRPC sizes windows to the measured
+	// bandwidth-delay product (up to 16MiB), which long-distance links need
+	// for full speed.
+	StreamWindow yamlcfg.ByteSize `yaml:"stream_window"`
 	// StreamIdleTimeout is the longest an update stream may go without a
 	// message (its header, then each chunk) before it is refused and its
 	// staging buffer freed (default 1m, at most 1h).
@@ -44,6 +53,11 @@ type Config struct {
 	// StreamTimeout bounds one update stream from its header to its last
 	// chunk, however steadily it trickles (default 30m, at most 24h).
 	StreamTimeout yamlcfg.Duration `yaml:"stream_timeout"`
+	// MaxConnections bounds the participants' connections served at once
+	// (default 64): each can hold a flow-control window (1 MiB) of data in
+	// memory, so this, not the number of participants, bounds that memory.
+	// Further connections wait to be accepted.
+	MaxConnections int `yaml:"max_connections"`
 	// SpillDir is where robust strategies keep the round's updates,
 	// encrypted under a key held only in memory (default: the system's
 	// temporary directory).
@@ -54,7 +68,8 @@ type Config struct {
 	MinUpdates int `yaml:"min_updates"`
 	// Attestation names the TEE this aggregator runs in (tee) and the
 	// policy that the evidence of earlier aggregator instances must meet
-	// before the aggregator builds on a model they signed. Required.
+	// before the aggregator builds on a model they signed. Required; tee
+	// must be a kind with an issuer (provider.Kinds(provider.Run)).
 	Attestation provider.Policy `yaml:"attestation"`
 	// Log sets the level and format of the logs.
 	Log yamlcfg.LogConfig `yaml:"log"`
@@ -78,6 +93,7 @@ func Default() Config {
 		ChunkSize:            yamlcfg.MiB,
 		StreamIdleTimeout:    defaultStreamIdle,
 		StreamTimeout:        defaultStreamTimeout,
+		MaxConnections:       defaultMaxConnections,
 		Log:                  yamlcfg.DefaultLog(),
 	}
 }
@@ -114,12 +130,27 @@ func (c Config) Validate() error {
 		c.TLS.Validate(l, "tls"),
 		yamlcfg.InRange(l, "max_concurrent_updates", c.MaxConcurrentUpdates, 1, concurrentUpdatesLimit),
 		yamlcfg.InRange(l, "chunk_size", c.ChunkSize, chunkSizeMin, chunkSizeMax),
+		c.checkStreamWindow(l),
 		yamlcfg.CheckDuration(l, "stream_idle_timeout", c.StreamIdleTimeout, streamIdleTimeoutMax),
 		yamlcfg.CheckDuration(l, "stream_timeout", c.StreamTimeout, streamTimeoutMax),
+		yamlcfg.InRange(l, "max_connections", c.MaxConnections, 1, maxConnectionsLimit),
 		yamlcfg.InRange(l, "min_updates", c.MinUpdates, 1, 1000000),
-		provider.CheckPolicy(l, "attestation", c.Attestation),
+		provider.CheckDaemonPolicy(l, "attestation", c.Attestation, provider.Run),
 		c.Log.Validate(l, "log"),
 		health.CheckListen(l, "health_listen", c.HealthListen),
 		c.Metrics.Validate(l, "metrics"),
 	)
+}
+
+// Limits of stream_window.
+const (
+	streamWindowMin = 64 * yamlcfg.KiB
+	streamWindowMax = 16 * yamlcfg.MiB
+)
+
+func (c Config) checkStreamWindow(l *yamlcfg.Locator) error {
+	if c.StreamWindow == 0 {
+		return nil
+	}
+	return yamlcfg.InRange(l, "stream_window", c.StreamWindow, streamWindowMin, streamWindowMax)
 }

@@ -55,13 +55,19 @@ func TestConfigLoad(t *testing.T) {
 	}{
 		{"defaults, relative TLS paths", configTestYAML, func(conf string) Config {
 			return Config{Listen: "127.0.0.1:7444", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
-				MaxConcurrentUpdates: 2, MinUpdates: 2, ChunkSize: yamlcfg.MiB, StreamIdleTimeout: defaultStreamIdle, StreamTimeout: defaultStreamTimeout, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}, Attestation: provider.Policy{TEE: "simulated"}}
+				MaxConcurrentUpdates: 2, MinUpdates: 2, ChunkSize: yamlcfg.MiB, StreamIdleTimeout: defaultStreamIdle, StreamTimeout: defaultStreamTimeout, MaxConnections: defaultMaxConnections, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}, Attestation: provider.Policy{TEE: "simulated"}}
 		}},
 		{"every key set", configTestYAML + "listen: 0.0.0.0:0\nmax_concurrent_updates: 64\nchunk_size: 4KiB\nlog: {level: warn, format: json}\n",
 			func(conf string) Config {
 				return Config{Listen: "0.0.0.0:0", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
-					MaxConcurrentUpdates: 64, MinUpdates: 2, ChunkSize: 4 * yamlcfg.KiB, StreamIdleTimeout: defaultStreamIdle, StreamTimeout: defaultStreamTimeout, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}, Attestation: provider.Policy{TEE: "simulated"}}
+					MaxConcurrentUpdates: 64, MinUpdates: 2, ChunkSize: 4 * yamlcfg.KiB, StreamIdleTimeout: defaultStreamIdle, StreamTimeout: defaultStreamTimeout, MaxConnections: defaultMaxConnections, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}, Attestation: provider.Policy{TEE: "simulated"}}
 			}},
+		{"fixed stream window", configTestYAML + "stream_window: 64KiB\n", func(conf string) Config {
+			c := Default()
+			c.Coordinator, c.TLS, c.StreamWindow = "127.0.0.1:7443", configTestTLS(conf), 64*yamlcfg.KiB
+			c.Attestation = provider.Policy{TEE: "simulated"}
+			return c
+		}},
 		{"chunk size in bytes", configTestYAML + "chunk_size: 4194304\n", func(conf string) Config {
 			c := Default()
 			c.Coordinator, c.TLS, c.ChunkSize = "127.0.0.1:7443", configTestTLS(conf), 4*yamlcfg.MiB
@@ -98,6 +104,9 @@ func TestConfigLoadErrors(t *testing.T) {
 		}},
 		{"too many updates", configTestYAML + "max_concurrent_updates: 65\n", []string{
 			`:7: max_concurrent_updates: must be between 1 and 64, got 65`,
+		}},
+		{"stream window too small", configTestYAML + "stream_window: 16KiB\n", []string{
+			`:7: stream_window: must be between 64KiB and 16MiB, got 16KiB`,
 		}},
 		{"chunk too small", configTestYAML + "chunk_size: 1KiB\n", []string{
 			`:7: chunk_size: must be between 4KiB and 4MiB, got 1KiB`,
@@ -143,7 +152,7 @@ func TestConfigDefaultNeedsCoordinatorAndTLS(t *testing.T) {
 		"tls.cert: missing: expected the path of this daemon's PEM certificate",
 		"tls.key: missing: expected the path of this daemon's PEM private key",
 		"tls.ca: missing: expected the path of the federation's PEM CA certificate",
-		"attestation.tee: want sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca, nvidia-gpu or simulated (INSECURE)",
+		"attestation.tee: missing: expected sev-snp, tdx, sgx, aws-nitro or simulated",
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("Default().Validate() =\n%v\nwant\n%s", err, want)

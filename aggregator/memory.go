@@ -3,6 +3,10 @@ package aggregator
 import (
 	"os"
 	"runtime/debug"
+
+	"google.golang.org/grpc"
+
+	"github.com/confed/confed/internal/yamlcfg"
 )
 
 // gcPercent is the aggregator's garbage-collection target (GOGC) unless
@@ -13,13 +17,17 @@ import (
 // models' worth: at 20 it stays within a fifth of that.
 const gcPercent = 20
 
-// streamWindow is the HTTP/2 flow-control window of each participant's
-// connection and stream. A fixed window (which turns off gRPC's
-// bandwidth-delay estimation, whose windows grow to 16 MiB) bounds what a
-// participant waiting for a staging buffer can have sent into the
-// aggregator's memory; 1 MiB is one chunk, and more than loopback or a LAN
-// needs for full speed on the streams being ingested.
-const streamWindow = 1 << 20
+// windowOptions fixes the HTTP/2 flow-control windows to w (stream_window),
+// or leaves gRPC's dynamic windows when w is 0. A fixed window turns off
+// gRPC's bandwidth-delay estimation, whose windows grow to 16 MiB per
+// connection: with many participants waiting for a staging buffer at once,
+// each can have sent up to its window into the aggregator's memory.
+func windowOptions(w yamlcfg.ByteSize) []grpc.ServerOption {
+	if w == 0 {
+		return nil
+	}
+	return []grpc.ServerOption{grpc.InitialWindowSize(int32(w)), grpc.InitialConnWindowSize(int32(w))}
+}
 
 // tuneGC applies gcPercent, unless the operator chose GOGC.
 func tuneGC() {

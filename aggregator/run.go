@@ -21,6 +21,7 @@ import (
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/manifest"
 	"github.com/confed/confed/internal/pki"
+	"github.com/confed/confed/internal/seal/sealwire"
 	"github.com/confed/confed/internal/tee"
 	"github.com/confed/confed/internal/tee/provider"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
@@ -114,6 +115,7 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 			return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 		}
 	}
+	lis = limitListener(lis, cfg.MaxConnections)
 	creds, err := atls.NewServerCredentials(atls.Config{
 		TLS: serverTLS, Context: atls.Context{Federation: s.federation},
 		Issuer: s.issuer, BindingFunc: s.binding,
@@ -125,10 +127,15 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("attested transport: %w", err)
 	}
-	srv := grpc.NewServer(append(s.metrics.serverOptions(), grpc.Creds(creds),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	srv := grpc.NewServer(append(append(s.metrics.serverOptions(), windowOptions(cfg.StreamWindow)...), grpc.Creds(creds),
+		// MaxConnectionIdle frees the slot (max_connections) of a
+		// connection that runs no stream.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second,
+			MaxConnectionIdle: cfg.StreamIdleTimeout.Std()}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(streamWindow))...)
+		// gRPC's proto codec, except that SubmitUpdate's sealed chunks are
+		// received into reused buffers and opened in place (receivePlain).
+		grpc.ForceServerCodecV2(sealwire.Codec{}))...)
 	confedv1.RegisterAggregatorServer(srv, s)
 	confedv1.RegisterTreeAggregatorServer(srv, &treeService{s: s})
 	confedv1.RegisterSecureAggregatorServer(srv, &secAggService{s: s})
@@ -198,6 +205,7 @@ func newServer(ctx context.Context, cfg Config, opts Options, log *slog.Logger) 
 func (s *Server) logHandshake(ev atls.Event) {
 	if ev.Err != nil {
 		s.log.Warn("attested handshake refused", logging.KeyAddr, fmt.Sprint(ev.Remote), logging.KeyReason, ev.Err)
+		s.tree.handshakeRefused(ev.Err)
 		return
 	}
 	s.log.Debug("attested handshake", logging.KeyAddr, fmt.Sprint(ev.Remote), logging.KeyPeer, ev.Info.PeerIdentity.String())
@@ -214,4 +222,39 @@ func dial(addr string, files pki.Files, extra ...grpc.DialOption) (*grpc.ClientC
 	}
 	return grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true})}, extra...)...)
+}
+
+// limitListener accepts at most n connections at once: Accept waits for
+// one of them to close. Each connection can hold a flow-control window of
+// update data, so this bounds that memory whatever the number of
+// participants.
+func limitListener(l net.Listener, n int) net.Listener {
+	return &limitedListener{Listener: l, slots: make(chan struct{}, n)}
+}
+
+type limitedListener struct {
+	net.Listener
+	slots chan struct{}
+}
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	l.slots <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }

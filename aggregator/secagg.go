@@ -127,20 +127,28 @@ var errSecAggDropped = errors.New("secure aggregation session dropped with its r
 // await waits until the current stage has nothing left to wait for: every
 // participant it expects has sent or dropped. It returns nil then or when
 // the stage timeout passes, and errSecAggDropped if the round is dropped.
+// The advertise stage's timeout runs from the first advertisement, not
+// from OPEN: participants advertise once they have downloaded the round's
+// model, which may take longer than a stage for a large model.
 func (sa *secAggRound) await() error {
-	timer := time.NewTimer(sa.stageTimeout)
-	defer timer.Stop()
+	var timeout <-chan time.Time
 	for {
 		sa.mu.Lock()
 		pending := sa.pending()
+		started := sa.srv.Stage() != secagg.StageAdvertise || len(sa.srv.Expected()) < len(sa.cfg.Peers)
 		wake := sa.wake
 		sa.mu.Unlock()
 		if !pending {
 			return nil
 		}
+		if timeout == nil && started {
+			timer := time.NewTimer(sa.stageTimeout)
+			defer timer.Stop()
+			timeout = timer.C
+		}
 		select {
 		case <-wake:
-		case <-timer.C:
+		case <-timeout:
 			return nil
 		case <-sa.stop:
 			return errSecAggDropped

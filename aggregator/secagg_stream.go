@@ -298,6 +298,9 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		f, err := nextFrame(c.frames, c.idle)
+		if errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("the stream ended %d bytes before the end of the masked vector: %w", c.left, io.ErrUnexpectedEOF)
+		}
 		if err != nil {
 			return 0, err
 		}

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/confed/confed/internal/seal"
+	"github.com/confed/confed/internal/seal/sealwire"
 	"github.com/confed/confed/internal/yamlcfg"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
@@ -34,6 +38,19 @@ func (s *stallingStream) Recv() (*confedv1.SubmitUpdateRequest, error) {
 	}
 	<-s.ctx.Done()
 	return nil, io.EOF
+}
+
+// RecvMsg decodes the next message into m as the server's codec does.
+func (s *stallingStream) RecvMsg(m any) error {
+	msg, err := s.Recv()
+	if err != nil {
+		return err
+	}
+	b, err := proto.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	return sealwire.Codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, m)
 }
 
 func (s *stallingStream) SendAndClose(*confedv1.SubmitUpdateResponse) error { return nil }
@@ -120,6 +137,7 @@ func TestStreamDeadlineConfig(t *testing.T) {
 		{"stream_idle_timeout: 0s\n", ":7: stream_idle_timeout: must be > 0, got 0s"},
 		{"stream_idle_timeout: 2h\n", ":7: stream_idle_timeout: must be at most 1h, got 2h"},
 		{"stream_timeout: 25h\n", ":7: stream_timeout: must be at most 24h, got 25h"},
+		{"max_connections: 0\n", ":7: max_connections: must be between 1 and 100000, got 0"},
 	}
 	for _, tt := range tests {
 		path, _ := writeConfigTestFiles(t, configTestYAML+tt.yaml)
@@ -136,4 +154,43 @@ func TestStreamDeadlineConfig(t *testing.T) {
 	if c.StreamIdleTimeout.Std() != 10*time.Second || c.StreamTimeout.Std() != 5*time.Minute {
 		t.Errorf("loaded %s / %s, want 10s / 5m", c.StreamIdleTimeout, c.StreamTimeout)
 	}
+}
+
+// TestLimitListener: with max_connections 2, a third connection is accepted
+// only once one of the first two closes.
+func TestLimitListener(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := limitListener(inner, 2)
+	defer l.Close()
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	for range 3 {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	first, second := <-accepted, <-accepted
+	select {
+	case <-accepted:
+		t.Fatal("a third connection was accepted while two were open")
+	case <-time.After(50 * time.Millisecond):
+	}
+	first.Close()
+	first.Close() // a second Close must not free a second slot
+	third := <-accepted
+	third.Close()
+	second.Close()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/seal"
+	"github.com/confed/confed/internal/seal/sealwire"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -178,12 +179,18 @@ func (s *Server) openStream(rs *roundState, name string, h *confedv1.UpdateHeade
 	if err != nil {
 		return fmt.Errorf("%s: sealed stream: %w", fedavg.ReasonBadStream, err)
 	}
-	plain := make(chan []byte, 2)
+	// Chunks are received and opened in place in streamBuffers reused
+	// buffers; write hands each back (free) when it is done with it.
+	free := make(chan *sealwire.Incoming, streamBuffers)
+	for range streamBuffers {
+		free <- getIncoming()
+	}
+	plain := make(chan plainChunk, streamBuffers-1)
 	done := make(chan struct{})
 	var recvErr error
 	go func() {
 		defer close(plain)
-		recvErr = receivePlain(op, h, srv, plain, done)
+		recvErr = receivePlain(op, h, srv, plain, free, done)
 	}()
 	// A sender that stalls, or trickles for longer than stream_timeout,
 	// loses its staging buffer: the deadlines bound how long one stream
@@ -195,11 +202,19 @@ func (s *Server) openStream(rs *roundState, name string, h *confedv1.UpdateHeade
 	for {
 		var err error
 		select {
-		case data, ok := <-plain:
+		case c, ok := <-plain:
 			if !ok {
+				// The receiver has returned and write holds nothing: the
+				// buffers in free are no one's, and can serve the next
+				// stream. (When write refuses, below, they are left to the
+				// collector: the receiver may still be receiving into one.)
+				for range len(free) {
+					putIncoming(<-free)
+				}
 				return recvErr
 			}
-			err = write(data)
+			err = write(c.data)
+			free <- c.buf // never blocks: free has room for every buffer
 			idle.Reset(s.cfg.StreamIdleTimeout.Std())
 		case <-idle.C:
 			err = fmt.Errorf("%w: no chunk within %s (stream_idle_timeout)", errStreamIdle, s.cfg.StreamIdleTimeout)
@@ -242,12 +257,54 @@ func (s *Server) recvHeader(srv confedv1.Aggregator_SubmitUpdateServer) (*confed
 	}
 }
 
-// receivePlain receives and opens sealed chunks into out until the stream
-// ends, a chunk is refused, or done is closed.
-func receivePlain(op *seal.Opener, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer, out chan<- []byte, done <-chan struct{}) error {
+// streamBuffers is how many receive buffers (of one sealed chunk each) a
+// stream uses: one being received and opened, one being written, one
+// queued between them.
+const streamBuffers = 3
+
+// incomings keeps the receive buffers of finished streams for the next
+// ones (a few MiB; a sync.Pool would drop them at every collection).
+var incomings = make(chan *sealwire.Incoming, 4*streamBuffers)
+
+// getIncoming returns a kept receive buffer, or a new one.
+func getIncoming() *sealwire.Incoming {
+	select {
+	case in := <-incomings:
+		return in
+	default:
+		return sealwire.NewIncoming()
+	}
+}
+
+// putIncoming keeps in for another stream, unless enough are kept. It is
+// wiped first: it holds the end of an update, in clear.
+func putIncoming(in *sealwire.Incoming) {
+	in.Wipe()
+	select {
+	case incomings <- in:
+	default:
+	}
+}
+
+// plainChunk is an opened chunk and the receive buffer it lives in.
+type plainChunk struct {
+	data []byte
+	buf  *sealwire.Incoming
+}
+
+// receivePlain receives sealed chunks into buffers taken from free, opens
+// each in place and sends it to out, until the stream ends, a chunk is
+// refused, or done is closed.
+func receivePlain(op *seal.Opener, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer, out chan<- plainChunk, free <-chan *sealwire.Incoming, done <-chan struct{}) error {
 	var total int64
 	for {
-		msg, err := srv.Recv()
+		var in *sealwire.Incoming
+		select {
+		case in = <-free:
+		case <-done:
+			return nil
+		}
+		err := srv.RecvMsg(in)
 		if errors.Is(err, io.EOF) {
 			if err := op.Finish(); err != nil {
 				return fmt.Errorf("%s: %w", fedavg.ReasonBadStream, err)
@@ -257,11 +314,12 @@ func receivePlain(op *seal.Opener, h *confedv1.UpdateHeader, srv confedv1.Aggreg
 		if err != nil {
 			return fmt.Errorf("stream ended: %w", err)
 		}
-		c := msg.GetSealedChunk()
+		c := in.GetSealedChunk()
 		if c == nil {
 			return fmt.Errorf("%s: expected a sealed chunk; plaintext update data is refused", fedavg.ReasonBadStream)
 		}
-		data, err := op.Open(c.GetSeq(), c.GetCiphertext(), c.GetLast())
+		ct := c.GetCiphertext()
+		data, err := op.OpenTo(ct[:0], c.GetSeq(), ct, c.GetLast())
 		if err != nil {
 			return fmt.Errorf("%s: %w", fedavg.ReasonBadStream, err)
 		}
@@ -269,7 +327,7 @@ func receivePlain(op *seal.Opener, h *confedv1.UpdateHeader, srv confedv1.Aggreg
 			return fmt.Errorf("%s: stream exceeds the %d bytes its header declares", fedavg.ReasonSizeMismatch, h.GetSize())
 		}
 		select {
-		case out <- data:
+		case out <- plainChunk{data, in}:
 		case <-done:
 			return nil
 		}

@@ -82,6 +82,9 @@ func (s *Server) handle(ctx context.Context, t *confedv1.AggregationTask) {
 	if err != nil {
 		s.log.Error("task failed", logging.KeyRound, t.GetRound(), "task", t.GetKind().String(), logging.KeyErr, err)
 		s.dropRound(err.Error())
+		if errors.Is(err, errFailReported) { // a tree's root reported it first (tree_root.go)
+			return
+		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if _, ferr := s.ctrl.FailRound(rctx, &confedv1.FailRoundRequest{Round: t.GetRound(), Reason: err.Error()}); ferr != nil {

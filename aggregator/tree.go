@@ -19,9 +19,13 @@ package aggregator
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 
+	"github.com/confed/confed/internal/atls"
+	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/tee"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
@@ -100,6 +104,34 @@ func (h *treeHolder) role(r uint64) *treeRound {
 func (r *treeRound) wake() {
 	close(r.changed)
 	r.changed = make(chan struct{})
+}
+
+// handshakeRefused is told of every attested handshake this aggregator
+// refused. When it refused a leaf of the round it is root of (its evidence
+// failed the aggregator policy), that leaf's partial can never arrive: the
+// round is spoiled at once, with the reason, rather than after partialWait.
+func (h *treeHolder) handshakeRefused(err error) {
+	var re *atls.RefusalError
+	if !errors.As(err, &re) || re.ByPeer || re.Peer.Role != pki.RoleAggregator {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.cur
+	if _, leaf := r.shardOf(re.Peer.Name); !r.isRoot() || !leaf || r.combining || r.poisoned != nil {
+		return
+	}
+	r.poisoned = fmt.Errorf("the root aggregator refused leaf %q: %s", re.Peer.Name, re.Reason)
+	r.wake()
+}
+
+// shardOf returns a leaf's shard (root only).
+func (r *treeRound) shardOf(leaf string) ([]string, bool) {
+	if r == nil {
+		return nil, false
+	}
+	s, ok := r.shards[leaf]
+	return s, ok
 }
 
 // manifestRecords returns the tree records of round r, for its manifest

@@ -14,13 +14,14 @@ import (
 )
 
 // A partial aggregate travels as its sum vector, each coordinate in
-// little-endian: 8 bytes (float64) or 4 bytes (ring element). No header or
-// framing: the PartialHeader declares the kind, size and hash.
+// little-endian: 8 bytes (float64, 64-bit ring element) or 4 bytes (32-bit
+// ring element). No header or framing: the PartialHeader declares the kind,
+// size and hash.
 
 // partialElemSize is the encoded size of one coordinate of kind k.
 func partialElemSize(k confedv1.PartialKind) (int, error) {
 	switch k {
-	case confedv1.PartialKind_PARTIAL_KIND_FLOAT64:
+	case confedv1.PartialKind_PARTIAL_KIND_FLOAT64, confedv1.PartialKind_PARTIAL_KIND_RING64:
 		return 8, nil
 	case confedv1.PartialKind_PARTIAL_KIND_RING32:
 		return 4, nil
@@ -28,32 +29,50 @@ func partialElemSize(k confedv1.PartialKind) (int, error) {
 	return 0, fmt.Errorf("unknown partial kind %v", k)
 }
 
-// vecReader streams the encoding of a float64 or uint32 vector without
-// encoding it whole.
+// sumVec is a partial's sum: exactly one of its fields is set.
+type sumVec struct {
+	f64 []float64
+	u32 []uint32
+	u64 []uint64
+}
+
+func (v sumVec) kind() confedv1.PartialKind {
+	switch {
+	case v.u32 != nil:
+		return confedv1.PartialKind_PARTIAL_KIND_RING32
+	case v.u64 != nil:
+		return confedv1.PartialKind_PARTIAL_KIND_RING64
+	}
+	return confedv1.PartialKind_PARTIAL_KIND_FLOAT64
+}
+
+func (v sumVec) len() int { return max(len(v.f64), len(v.u32), len(v.u64)) }
+
+// vecReader streams the encoding of a sum without encoding it whole.
 type vecReader struct {
-	f64  []float64
-	u32  []uint32
+	v    sumVec
 	elem int
 	off  int // bytes read so far
 	tmp  [8]byte
 }
 
-func newVecReader(f64 []float64, u32 []uint32) *vecReader {
-	if f64 != nil {
-		return &vecReader{f64: f64, elem: 8}
-	}
-	return &vecReader{u32: u32, elem: 4}
+func newVecReader(v sumVec) *vecReader {
+	elem, _ := partialElemSize(v.kind())
+	return &vecReader{v: v, elem: elem}
 }
 
-func (r *vecReader) size() int64 { return int64(r.elem) * int64(max(len(r.f64), len(r.u32))) }
+func (r *vecReader) size() int64 { return int64(r.elem) * int64(r.v.len()) }
 
 // put encodes element i into dst (r.elem bytes).
 func (r *vecReader) put(dst []byte, i int) {
-	if r.f64 != nil {
-		binary.LittleEndian.PutUint64(dst, math.Float64bits(r.f64[i]))
-		return
+	switch {
+	case r.v.u32 != nil:
+		binary.LittleEndian.PutUint32(dst, r.v.u32[i])
+	case r.v.u64 != nil:
+		binary.LittleEndian.PutUint64(dst, r.v.u64[i])
+	default:
+		binary.LittleEndian.PutUint64(dst, math.Float64bits(r.v.f64[i]))
 	}
-	binary.LittleEndian.PutUint32(dst, r.u32[i])
 }
 
 // Read implements io.Reader.
@@ -79,9 +98,9 @@ func (r *vecReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// hashVec is the SHA-256 of the vector's encoding.
-func hashVec(f64 []float64, u32 []uint32) ([32]byte, int64) {
-	r := newVecReader(f64, u32)
+// hashVec is the SHA-256 of the sum's encoding.
+func hashVec(v sumVec) ([32]byte, int64) {
+	r := newVecReader(v)
 	h := sha256.New()
 	buf := make([]byte, 64<<10)
 	n, _ := io.CopyBuffer(h, r, buf) // neither side fails
@@ -95,6 +114,7 @@ func hashVec(f64 []float64, u32 []uint32) ([32]byte, int64) {
 // hashes the bytes. It refuses more bytes than declared, and Close refuses
 // fewer.
 type partialDecoder struct {
+	kind   confedv1.PartialKind
 	elem   int
 	size   int64
 	got    int64
@@ -102,18 +122,25 @@ type partialDecoder struct {
 	carry  [8]byte
 	ncarry int
 	h      hash.Hash
-	f64    func(lo int, v []float64) error
-	u32    func(lo int, v []uint32) error
+	sink   sinks
 	bufF   []float64
 	bufU   []uint32
+	bufU64 []uint64
+}
+
+// sinks take decoded pieces of a partial (the one of its kind is called).
+type sinks struct {
+	f64 func(lo int, v []float64) error
+	u32 func(lo int, v []uint32) error
+	u64 func(lo int, v []uint64) error
 }
 
 // errPartialTooLong is returned once the stream exceeds its declared size.
 var errPartialTooLong = errors.New("partial aggregate longer than its header declares")
 
-// newPartialDecoder decodes size bytes of kind k; exactly one of f64 and
-// u32 is called, according to k.
-func newPartialDecoder(k confedv1.PartialKind, size int64, f64 func(int, []float64) error, u32 func(int, []uint32) error) (*partialDecoder, error) {
+// newPartialDecoder decodes size bytes of kind k, handing them to the
+// sink of that kind, which must be set.
+func newPartialDecoder(k confedv1.PartialKind, size int64, s sinks) (*partialDecoder, error) {
 	elem, err := partialElemSize(k)
 	if err != nil {
 		return nil, err
@@ -121,7 +148,11 @@ func newPartialDecoder(k confedv1.PartialKind, size int64, f64 func(int, []float
 	if size < 0 || size%int64(elem) != 0 {
 		return nil, fmt.Errorf("partial aggregate of %d bytes is not a whole number of %d-byte coordinates", size, elem)
 	}
-	return &partialDecoder{elem: elem, size: size, h: sha256.New(), f64: f64, u32: u32}, nil
+	if (k == confedv1.PartialKind_PARTIAL_KIND_FLOAT64 && s.f64 == nil) || (k == confedv1.PartialKind_PARTIAL_KIND_RING32 && s.u32 == nil) ||
+		(k == confedv1.PartialKind_PARTIAL_KIND_RING64 && s.u64 == nil) {
+		return nil, fmt.Errorf("no sink for a %v partial", k)
+	}
+	return &partialDecoder{kind: k, elem: elem, size: size, h: sha256.New(), sink: s}, nil
 }
 
 // Write decodes p.
@@ -159,18 +190,25 @@ func (d *partialDecoder) emit(b []byte) error {
 	}
 	lo := d.next
 	d.next += n
-	if d.elem == 8 {
-		d.bufF = slices.Grow(d.bufF[:0], n)[:n]
+	switch d.kind {
+	case confedv1.PartialKind_PARTIAL_KIND_RING32:
+		d.bufU = slices.Grow(d.bufU[:0], n)[:n]
 		for i := range n {
-			d.bufF[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+			d.bufU[i] = binary.LittleEndian.Uint32(b[4*i:])
 		}
-		return d.f64(lo, d.bufF)
+		return d.sink.u32(lo, d.bufU)
+	case confedv1.PartialKind_PARTIAL_KIND_RING64:
+		d.bufU64 = slices.Grow(d.bufU64[:0], n)[:n]
+		for i := range n {
+			d.bufU64[i] = binary.LittleEndian.Uint64(b[8*i:])
+		}
+		return d.sink.u64(lo, d.bufU64)
 	}
-	d.bufU = slices.Grow(d.bufU[:0], n)[:n]
+	d.bufF = slices.Grow(d.bufF[:0], n)[:n]
 	for i := range n {
-		d.bufU[i] = binary.LittleEndian.Uint32(b[4*i:])
+		d.bufF[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
 	}
-	return d.u32(lo, d.bufU)
+	return d.sink.f64(lo, d.bufF)
 }
 
 // Close checks that every declared byte arrived and returns their hash.

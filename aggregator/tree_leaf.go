@@ -46,13 +46,13 @@ func (s *Server) closeLeaf(ctx context.Context, t *confedv1.AggregationTask, rs 
 		return err
 	}
 	rs.releaseStaging(ctx)
-	f64, u32, err := takePartial(rs)
+	sum, err := takePartial(rs)
 	if err != nil {
 		return err
 	}
 	sctx, cancel := context.WithTimeout(ctx, partialSendTimeout)
 	defer cancel()
-	if err := s.sendPartial(sctx, rs, r, contribs, f64, u32); err != nil {
+	if err := s.sendPartial(sctx, rs, r, contribs, sum); err != nil {
 		return fmt.Errorf("sending the partial aggregate of round %d to the root aggregator %q at %s: %w",
 			t.GetRound(), r.task.GetRootName(), r.task.GetRootAddress(), err)
 	}
@@ -61,39 +61,43 @@ func (s *Server) closeLeaf(ctx context.Context, t *confedv1.AggregationTask, rs 
 
 // takePartial takes the round's sum: the ring sum in fixed-point rounds,
 // the float64 sum otherwise.
-func takePartial(rs *roundState) ([]float64, []uint32, error) {
+func takePartial(rs *roundState) (sumVec, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.combined {
-		return nil, nil, fmt.Errorf("round %d was already aggregated", rs.task.GetRound())
+		return sumVec{}, fmt.Errorf("round %d was already aggregated", rs.task.GetRound())
 	}
 	rs.combined = true
-	if rs.ring != nil {
-		if rs.ring.Count() == 0 {
-			return nil, nil, errors.New("no fixed-point update was folded")
+	switch {
+	case rs.ring != nil:
+		raw, n, _ := rs.ring.TakeRaw()
+		if n == 0 {
+			return sumVec{}, errors.New("no fixed-point update was folded")
 		}
-		raw, _, _ := rs.ring.TakeRaw()
-		return nil, raw, nil
+		return sumVec{u32: raw}, nil
+	case rs.ring64 != nil:
+		raw, n, _ := rs.ring64.TakeRaw()
+		if n == 0 {
+			return sumVec{}, errors.New("no fixed-point update was folded")
+		}
+		return sumVec{u64: raw}, nil
 	}
 	sum, _, _, err := rs.acc.TakeSum()
-	return sum, nil, err
+	return sumVec{f64: sum}, err
 }
 
 // sendPartial streams the sum to the root over an attested connection on
 // which the root's evidence met this aggregator's policy and bound a key
 // for the round, sealed to that key.
-func (s *Server) sendPartial(ctx context.Context, rs *roundState, r *treeRound, contribs []*confedv1.Contribution, f64 []float64, u32 []uint32) error {
+func (s *Server) sendPartial(ctx context.Context, rs *roundState, r *treeRound, contribs []*confedv1.Contribution, v sumVec) error {
 	conn, err := s.dialRoot(rs.task.GetRound(), r.task)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	sum, size := hashVec(f64, u32)
+	sum, size := hashVec(v)
 	h := &confedv1.PartialHeader{Round: rs.task.GetRound(), BaseModelSha256: rs.globalSHA[:], Size: uint64(size), PartialSha256: sum[:],
-		Kind: confedv1.PartialKind_PARTIAL_KIND_FLOAT64}
-	if u32 != nil {
-		h.Kind = confedv1.PartialKind_PARTIAL_KIND_RING32
-	}
+		Kind: v.kind()}
 	for _, c := range contribs {
 		h.Contributions = append(h.Contributions, &confedv1.PartialContribution{Participant: c.GetParticipant(),
 			NumExamples: c.GetNumExamples(), UpdateSha256: c.GetUpdateSha256()})
@@ -111,7 +115,7 @@ func (s *Server) sendPartial(ctx context.Context, rs *roundState, r *treeRound, 
 	if err := up.Send(&confedv1.PartialRequest{Msg: &confedv1.PartialRequest_Header{Header: h}}); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	if err := sendSealedPartial(newVecReader(f64, u32), int(s.cfg.ChunkSize), sealer, up); err != nil {
+	if err := sendSealedPartial(newVecReader(v), int(s.cfg.ChunkSize), sealer, up); err != nil {
 		return err
 	}
 	resp, err := up.CloseAndRecv()

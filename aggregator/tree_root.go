@@ -79,8 +79,11 @@ func (s *Server) admitPartial(ctx context.Context, leaf string, h *confedv1.Part
 		return nil, nil, nil, err
 	}
 	kind := confedv1.PartialKind_PARTIAL_KIND_FLOAT64
-	if rs.ring != nil {
+	switch {
+	case rs.ring != nil:
 		kind = confedv1.PartialKind_PARTIAL_KIND_RING32
+	case rs.ring64 != nil:
+		kind = confedv1.PartialKind_PARTIAL_KIND_RING64
 	}
 	if err := checkPartialHeader(h, rs.globalSHA[:], kind, rs.spec.NumParams(), shard); err != nil {
 		return nil, nil, nil, err
@@ -88,6 +91,8 @@ func (s *Server) admitPartial(ctx context.Context, leaf string, h *confedv1.Part
 	s.tree.mu.Lock()
 	defer s.tree.mu.Unlock()
 	switch {
+	case r.combining && r.poisoned != nil:
+		return nil, nil, nil, fmt.Errorf("round %d no longer takes partials: %w", h.GetRound(), r.poisoned)
 	case r.combining:
 		return nil, nil, nil, fmt.Errorf("round %d no longer takes partials", h.GetRound())
 	case r.receiving[leaf] || r.partials[leaf] != nil:
@@ -205,7 +210,7 @@ func (s *Server) readPartial(rs *roundState, leaf string, h *confedv1.PartialHea
 	if err != nil {
 		return sum, err
 	}
-	dec, err := newPartialDecoder(h.GetKind(), int64(h.GetSize()), sink.f64, sink.u32)
+	dec, err := newPartialDecoder(h.GetKind(), int64(h.GetSize()), sink)
 	if err != nil {
 		return sum, err
 	}
@@ -218,20 +223,19 @@ func (s *Server) readPartial(rs *roundState, leaf string, h *confedv1.PartialHea
 	if string(sum[:]) != string(h.GetPartialSha256()) {
 		return sum, fmt.Errorf("partial hashes to %x, its header declares %x", sum, h.GetPartialSha256())
 	}
-	if rs.ring != nil {
+	switch {
+	case rs.ring != nil:
 		return sum, rs.ring.AddPartialCount(len(weights), total)
+	case rs.ring64 != nil:
+		return sum, rs.ring64.AddPartialCount(len(weights), total)
 	}
 	return sum, rs.acc.AddPartialCount(len(weights), float64(total))
 }
 
-// sinks add decoded pieces of a partial to the round's sum.
-type sinks struct {
-	f64 func(int, []float64) error
-	u32 func(int, []uint32) error
-}
-
+// partialSink adds decoded pieces of a partial to the round's sum; in the
+// ring, each element must lie within what the partial's weights allow.
 func (s *Server) partialSink(rs *roundState, weights []uint64, added *bool) (sinks, error) {
-	if rs.ring == nil {
+	if rs.ring == nil && rs.ring64 == nil {
 		return sinks{f64: func(lo int, v []float64) error {
 			*added = true
 			return rs.acc.AddSumAt(lo, v)
@@ -241,10 +245,16 @@ func (s *Server) partialSink(rs *roundState, weights []uint64, added *bool) (sin
 	if err != nil {
 		return sinks{}, err
 	}
-	return sinks{u32: func(lo int, v []uint32) error {
-		*added = true
-		return rs.ring.AddRawAt(lo, v, bound)
-	}}, nil
+	return sinks{
+		u32: func(lo int, v []uint32) error {
+			*added = true
+			return rs.ring.AddRawAt(lo, v, bound)
+		},
+		u64: func(lo int, v []uint64) error {
+			*added = true
+			return rs.ring64.AddRawAt(lo, v, bound)
+		},
+	}, nil
 }
 
 // readSealedPartial opens each sealed chunk and decodes it, until the
@@ -288,7 +298,7 @@ func (s *Server) closeRoot(ctx context.Context, t *confedv1.AggregationTask, rs 
 	wctx, cancel := context.WithTimeout(ctx, partialWait)
 	defer cancel()
 	if err := s.waitPartials(wctx, r, want); err != nil {
-		return err
+		return s.failFirst(ctx, t.GetRound(), err)
 	}
 	s.tree.mu.Lock()
 	contribs, records, err := r.combined(want, t.GetInclude())
@@ -320,6 +330,22 @@ func (s *Server) closeRoot(ctx context.Context, t *confedv1.AggregationTask, rs 
 		s.optBase = sum
 	}
 	return err
+}
+
+// errFailReported marks a task error already reported to the coordinator.
+var errFailReported = errors.New("already reported to the coordinator")
+
+// failFirst reports a root's failure to the coordinator while the round
+// and its key are still held, so that the coordinator records this reason
+// rather than those of leaves that, a moment later, would find no round
+// open at the root.
+func (s *Server) failFirst(ctx context.Context, round uint64, err error) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, ferr := s.ctrl.FailRound(rctx, &confedv1.FailRoundRequest{Round: round, Reason: err.Error()}); ferr != nil {
+		s.log.Error("reporting failure to the coordinator", logging.KeyErr, ferr)
+	}
+	return fmt.Errorf("%w (%w)", err, errFailReported)
 }
 
 // waitPartials waits until every leaf in want has sent its partial, then

@@ -16,43 +16,39 @@ import (
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
+// collect appends what a decoder hands on, checking it comes in order.
+func collect[T any](t *testing.T, dst *[]T) func(int, []T) error {
+	return func(lo int, v []T) error {
+		if lo != len(*dst) {
+			t.Fatalf("coordinates handed on at %d, want %d", lo, len(*dst))
+		}
+		*dst = append(*dst, v...)
+		return nil
+	}
+}
+
 // decodeAll feeds enc to a decoder in pieces of the given sizes (cycled)
 // and returns what it handed on.
-func decodeAll(t *testing.T, kind confedv1.PartialKind, enc []byte, pieces []int) ([]float64, []uint32, [32]byte, error) {
+func decodeAll(t *testing.T, kind confedv1.PartialKind, enc []byte, pieces []int) (sumVec, [32]byte, error) {
 	t.Helper()
-	var f64 []float64
-	var u32 []uint32
-	dec, err := newPartialDecoder(kind, int64(len(enc)),
-		func(lo int, v []float64) error {
-			if lo != len(f64) {
-				t.Fatalf("coordinates handed on at %d, want %d", lo, len(f64))
-			}
-			f64 = append(f64, v...)
-			return nil
-		},
-		func(lo int, v []uint32) error {
-			if lo != len(u32) {
-				t.Fatalf("coordinates handed on at %d, want %d", lo, len(u32))
-			}
-			u32 = append(u32, v...)
-			return nil
-		})
+	var out sumVec
+	dec, err := newPartialDecoder(kind, int64(len(enc)), sinks{f64: collect(t, &out.f64), u32: collect(t, &out.u32), u64: collect(t, &out.u64)})
 	if err != nil {
-		return nil, nil, [32]byte{}, err
+		return out, [32]byte{}, err
 	}
 	for i := 0; len(enc) > 0; i++ {
 		n := min(pieces[i%len(pieces)], len(enc))
 		if err := dec.Write(enc[:n]); err != nil {
-			return f64, u32, [32]byte{}, err
+			return out, [32]byte{}, err
 		}
 		enc = enc[n:]
 	}
 	sum, err := dec.Close()
-	return f64, u32, sum, err
+	return out, sum, err
 }
 
-func encodeVec(f64 []float64, u32 []uint32, readSize int) []byte {
-	r := newVecReader(f64, u32)
+func encodeVec(v sumVec, readSize int) []byte {
+	r := newVecReader(v)
 	var out bytes.Buffer
 	buf := make([]byte, readSize)
 	for {
@@ -67,18 +63,17 @@ func encodeVec(f64 []float64, u32 []uint32, readSize int) []byte {
 func TestPartialCodecRoundTrip(t *testing.T) {
 	f64 := []float64{0, -1.5, math.Pi, math.MaxFloat64, math.SmallestNonzeroFloat64, -0.0, 1e-300}
 	u32 := []uint32{0, 1, math.MaxUint32, 1 << 31, 12345}
+	u64 := []uint64{0, 1, math.MaxUint64, 1 << 63, 1 << 40}
 	for _, read := range []int{1, 3, 7, 8, 9, 4096} {
 		for _, pieces := range [][]int{{1}, {3, 5}, {7}, {8}, {13, 1, 2}, {1 << 20}} {
-			enc := encodeVec(f64, nil, read)
-			got, _, sum, err := decodeAll(t, confedv1.PartialKind_PARTIAL_KIND_FLOAT64, enc, pieces)
-			want, n := hashVec(f64, nil)
-			if err != nil || !slices.Equal(bitsOf(got), bitsOf(f64)) || sum != want || n != int64(len(enc)) || sum != sha256.Sum256(enc) {
-				t.Errorf("float64, reads of %d, pieces %v: got %v (err %v), want %v", read, pieces, got, err, f64)
-			}
-			enc = encodeVec(nil, u32, read)
-			_, gotU, sum, err := decodeAll(t, confedv1.PartialKind_PARTIAL_KIND_RING32, enc, pieces)
-			if want, _ := hashVec(nil, u32); err != nil || !slices.Equal(gotU, u32) || sum != want {
-				t.Errorf("ring, reads of %d, pieces %v: got %v (err %v), want %v", read, pieces, gotU, err, u32)
+			for _, v := range []sumVec{{f64: f64}, {u32: u32}, {u64: u64}} {
+				enc := encodeVec(v, read)
+				got, sum, err := decodeAll(t, v.kind(), enc, pieces)
+				want, n := hashVec(v)
+				if err != nil || !slices.Equal(bitsOf(got.f64), bitsOf(v.f64)) || !slices.Equal(got.u32, v.u32) || !slices.Equal(got.u64, v.u64) ||
+					sum != want || n != int64(len(enc)) || sum != sha256.Sum256(enc) {
+					t.Errorf("%v, reads of %d, pieces %v: got %v (err %v), want %v", v.kind(), read, pieces, got, err, v)
+				}
 			}
 		}
 	}
@@ -94,15 +89,15 @@ func bitsOf(v []float64) []uint64 {
 
 func TestPartialDecoderRefuses(t *testing.T) {
 	f64 := []float64{1, 2, 3}
-	enc := encodeVec(f64, nil, 64)
-	noop := func(int, []float64) error { return nil }
+	enc := encodeVec(sumVec{f64: f64}, 64)
+	noop := sinks{f64: func(int, []float64) error { return nil }}
 	tests := []struct {
 		name string
 		run  func() error
 		want string
 	}{
 		{"truncated", func() error {
-			d, _ := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_FLOAT64, int64(len(enc)), noop, nil)
+			d, _ := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_FLOAT64, int64(len(enc)), noop)
 			if err := d.Write(enc[:len(enc)-3]); err != nil {
 				return err
 			}
@@ -110,20 +105,24 @@ func TestPartialDecoderRefuses(t *testing.T) {
 			return err
 		}, "truncated: 21 of 24 bytes"},
 		{"too long", func() error {
-			d, _ := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_FLOAT64, int64(len(enc)-8), noop, nil)
+			d, _ := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_FLOAT64, int64(len(enc)-8), noop)
 			return d.Write(enc)
 		}, "longer than its header declares"},
 		{"partial coordinate", func() error {
-			_, err := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_RING32, 10, nil, nil)
+			_, err := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_RING32, 10, sinks{})
 			return err
 		}, "not a whole number of 4-byte coordinates"},
 		{"unknown kind", func() error {
-			_, err := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_UNSPECIFIED, 8, nil, nil)
+			_, err := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_UNSPECIFIED, 8, noop)
 			return err
 		}, "unknown partial kind"},
+		{"no sink of the kind", func() error {
+			_, err := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_RING64, 8, noop)
+			return err
+		}, "no sink for a PARTIAL_KIND_RING64 partial"},
 		{"sink refuses", func() error {
 			d, _ := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_FLOAT64, int64(len(enc)),
-				func(int, []float64) error { return errors.New("not finite") }, nil)
+				sinks{f64: func(int, []float64) error { return errors.New("not finite") }})
 			return d.Write(enc)
 		}, "not finite"},
 	}
@@ -184,7 +183,7 @@ func TestCombineFloatPartials(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, _, err = decodeAllInto(t, encodeVec(sum, nil, 4096), func(lo int, v []float64) error { return root.AddSumAt(lo, v) })
+		_, err = decodeAllInto(encodeVec(sumVec{f64: sum}, 4096), func(lo int, v []float64) error { return root.AddSumAt(lo, v) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,8 +203,16 @@ func TestCombineFloatPartials(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range a {
-		if d := math.Abs(a[i] - b[i]); d > 4*math.Nextafter(math.Abs(a[i]), math.Inf(1))-4*math.Abs(a[i])+1e-300 {
-			t.Fatalf("coordinate %d: single %v, tree %v (differ by %g)", i, a[i], b[i], d)
+		// The two sums of n = 5 terms differ only in their order of
+		// addition, so by at most 2(n−1)·u·Σ|wᵢvᵢ| (u = 2⁻⁵³), plus the
+		// division's rounding: 2⁻⁴⁹ of the mean of the magnitudes bounds it.
+		var abs, total float64
+		for j, u := range ups {
+			abs += float64(ws[j]) * math.Abs(float64(u[i]))
+			total += float64(ws[j])
+		}
+		if d := math.Abs(a[i] - b[i]); d > 0x1p-49*abs/total {
+			t.Fatalf("coordinate %d: single %v, tree %v (differ by %g, bound %g)", i, a[i], b[i], d, 0x1p-49*abs/total)
 		}
 	}
 	if _, _, _, err := leafA.TakeSum(); err == nil {
@@ -216,20 +223,19 @@ func TestCombineFloatPartials(t *testing.T) {
 	}
 }
 
-func decodeAllInto(t *testing.T, enc []byte, f64 func(int, []float64) error) ([]float64, []uint32, [32]byte, error) {
-	dec, err := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_FLOAT64, int64(len(enc)), f64, nil)
+func decodeAllInto(enc []byte, f64 func(int, []float64) error) ([32]byte, error) {
+	dec, err := newPartialDecoder(confedv1.PartialKind_PARTIAL_KIND_FLOAT64, int64(len(enc)), sinks{f64: f64})
 	if err != nil {
-		return nil, nil, [32]byte{}, err
+		return [32]byte{}, err
 	}
 	for len(enc) > 0 {
 		n := min(1000, len(enc)) // pieces that split coordinates
 		if err := dec.Write(enc[:n]); err != nil {
-			return nil, nil, [32]byte{}, err
+			return [32]byte{}, err
 		}
 		enc = enc[n:]
 	}
-	sum, err := dec.Close()
-	return nil, nil, sum, err
+	return dec.Close()
 }
 
 // TestCombineRingPartials: the root's ring sum of two leaves' partials is
@@ -302,6 +308,58 @@ func TestCombineRingPartials(t *testing.T) {
 	}
 	if _, err := params.PartialBound([]uint64{1001}); !errors.Is(err, fixedpoint.ErrBadWeight) {
 		t.Errorf("weight beyond MaxWeight: got %v, want ErrBadWeight", err)
+	}
+}
+
+// TestCombineRing64Partials is TestCombineRingPartials in the 64-bit ring.
+func TestCombineRing64Partials(t *testing.T) {
+	const p = 301
+	ups, ws := treeUpdates(3, p)
+	params := fixedpoint.Params{Bits: 64, Clip: 1, Scale: 1 << 30, MaxWeight: 1000, MaxParticipants: 3}
+	newSum := func() *fixedpoint.Sum64 {
+		s, err := fixedpoint.NewSum64(p, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	single, root, leafA, leafB := newSum(), newSum(), newSum(), newSum()
+	for i, u := range ups {
+		q := make([]uint64, p)
+		var seed [32]byte
+		seed[0] = byte(i)
+		if err := fixedpoint.Quantise64(q, u, ws[i], params, rand.NewChaCha8(seed)); err != nil {
+			t.Fatal(err)
+		}
+		leaf := leafA
+		if i == 2 {
+			leaf = leafB
+		}
+		for _, s := range []*fixedpoint.Sum64{single, leaf} {
+			if err := s.Add(q, ws[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i, leaf := range []*fixedpoint.Sum64{leafA, leafB} {
+		raw, count, total := leaf.TakeRaw()
+		bound, err := params.PartialBound(map[int][]uint64{0: ws[:2], 1: ws[2:]}[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := decodeAll(t, confedv1.PartialKind_PARTIAL_KIND_RING64, encodeVec(sumVec{u64: raw}, 4096), []int{1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := root.AddRawAt(0, got.u64, bound); err != nil {
+			t.Fatal(err)
+		}
+		if err := root.AddPartialCount(count, total); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(root.Raw(), single.Raw()) || root.Count() != 3 || root.TotalWeight() != single.TotalWeight() {
+		t.Fatal("the root's 64-bit ring sum is not the single sum")
 	}
 }
 
@@ -405,18 +463,17 @@ func TestTreeCombined(t *testing.T) {
 // the declared size holds, and accepts a stream only when every declared
 // byte arrived.
 func FuzzPartialDecoder(f *testing.F) {
-	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, uint8(3), uint16(12), true)
-	f.Add(encodeVec([]float64{1, 2}, nil, 8), uint8(5), uint16(16), false)
-	f.Add([]byte{}, uint8(1), uint16(0), true)
-	f.Fuzz(func(t *testing.T, data []byte, piece uint8, size uint16, ring bool) {
-		kind := confedv1.PartialKind_PARTIAL_KIND_FLOAT64
-		if ring {
-			kind = confedv1.PartialKind_PARTIAL_KIND_RING32
-		}
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, uint8(3), uint16(12), uint8(2))
+	f.Add(encodeVec(sumVec{f64: []float64{1, 2}}, 8), uint8(5), uint16(16), uint8(1))
+	f.Add(encodeVec(sumVec{u64: []uint64{1, 2}}, 8), uint8(7), uint16(16), uint8(3))
+	f.Add([]byte{}, uint8(1), uint16(0), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, piece uint8, size uint16, k uint8) {
+		kind := confedv1.PartialKind(k % 4) // including UNSPECIFIED, refused
 		handed := 0
-		dec, err := newPartialDecoder(kind, int64(size),
-			func(lo int, v []float64) error { handed += len(v); return nil },
-			func(lo int, v []uint32) error { handed += len(v); return nil })
+		dec, err := newPartialDecoder(kind, int64(size), sinks{
+			f64: func(lo int, v []float64) error { handed += len(v); return nil },
+			u32: func(lo int, v []uint32) error { handed += len(v); return nil },
+			u64: func(lo int, v []uint64) error { handed += len(v); return nil }})
 		if err != nil {
 			return
 		}

@@ -62,7 +62,7 @@ type AggPeakResult struct {
 // PeakAggregator is the body of an Aggregator row: one operation is round 2
 // of a federation of n participants with d ≈ 3F+1 parameters, the
 // aggregator having k staging buffers.
-func PeakAggregator(b *testing.B, n, d, k int, ring bool) {
+func PeakAggregator(b *testing.B, n, d, k int, ring bool, window yamlcfg.ByteSize) {
 	spec, err := aggPeakSpec((d - 1) / 3)
 	if err != nil {
 		Fatal(b, "%v", err)
@@ -76,7 +76,7 @@ func PeakAggregator(b *testing.B, n, d, k int, ring bool) {
 	for b.Loop() {
 		b.StopTimer()
 		var err error
-		if res, err = RunAggPeak(n, (d-1)/3, k, ring, b.StartTimer); err != nil {
+		if res, err = RunAggPeak(n, (d-1)/3, k, ring, window, b.StartTimer); err != nil {
 			Fatal(b, "%v", err)
 		}
 	}
@@ -113,11 +113,11 @@ const aggPeakFixedPoint = `aggregation:
 `
 
 // RunAggPeak runs the federation described above with k staging buffers
-// in the aggregator. started, if not nil, is called when round 2's
-// submissions start.
-func RunAggPeak(n, features, k int, ring bool, started func()) (res AggPeakResult, err error) {
+// in the aggregator and its stream_window set to window (0: dynamic).
+// started, if not nil, is called when round 2's submissions start.
+func RunAggPeak(n, features, k int, ring bool, window yamlcfg.ByteSize, started func()) (res AggPeakResult, err error) {
 	res = AggPeakResult{N: n, K: k, Ring: ring}
-	fed, child, err := startAggPeakFederation(n, features, k, ring)
+	fed, child, err := startAggPeakFederation(n, features, k, ring, window)
 	if err != nil {
 		return res, err
 	}
@@ -262,7 +262,7 @@ func runAggChild(js string) error {
 
 // startAggPeakFederation starts the coordinator and the participants'
 // watchers in this process and the aggregator in a child.
-func startAggPeakFederation(n, features, k int, ring bool) (fed *streamFed, child *aggChild, err error) {
+func startAggPeakFederation(n, features, k int, ring bool, window yamlcfg.ByteSize) (fed *streamFed, child *aggChild, err error) {
 	p, err := newStreamPKI()
 	if err != nil {
 		return nil, nil, err
@@ -309,6 +309,10 @@ func startAggPeakFederation(n, features, k int, ring bool) (fed *streamFed, chil
 	acfg.Coordinator = coordLis.Addr().String()
 	acfg.TLS = yamlcfg.TLSFiles(aggFiles)
 	acfg.MaxConcurrentUpdates = k
+	acfg.StreamWindow = window
+	// Every participant connects at once: the aggregator serves them all
+	// (the worst case for its memory), rather than making some wait.
+	acfg.MaxConnections = max(n, acfg.MaxConnections)
 	acfg.SpillDir = p.dir
 	child, aggAddr, err := startAggChild(acfg)
 	if err != nil {

@@ -3,8 +3,11 @@ package bench
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/confed/confed/internal/yamlcfg"
 )
 
 // The rows registered here compare confed with systems outside this
@@ -94,17 +97,23 @@ func scaleCases(s Sizes) []Case {
 		}
 	}
 	if d := s.PeakD; d > 0 {
-		// The aggregator's default of 2 staging buffers in both modes, and
-		// the smallest memory it can work in: fixed point, 1 buffer.
+		// The aggregator's defaults (2 staging buffers, dynamic HTTP/2
+		// windows) in both modes, and the smallest memory it can work in:
+		// fixed point, 1 buffer, stream_window 64KiB.
 		for _, v := range []struct {
-			mode string
-			k    int
-		}{{"float", PeakStaging}, {"ring", PeakStaging}, {"ring", 1}} {
+			mode   string
+			k      int
+			window yamlcfg.ByteSize
+		}{{"float", PeakStaging, 0}, {"ring", PeakStaging, 0}, {"ring", 1, 64 * yamlcfg.KiB}} {
 			base := ""
+			variant := fmt.Sprintf("%s-k%d", v.mode, v.k)
+			if v.window > 0 {
+				variant += "-w" + strings.ToLower(v.window.String())
+			}
 			for _, n := range s.PeakN {
-				name := fmt.Sprintf("Aggregator/%s-k%d/N=%d,d=%s", v.mode, v.k, n, Label(d))
+				name := fmt.Sprintf("Aggregator/%s/N=%d,d=%s", variant, n, Label(d))
 				cases = append(cases, Case{Name: name, Baseline: base, Once: true,
-					Bench: func(b *testing.B) { PeakAggregator(b, n, d, v.k, v.mode == "ring") }})
+					Bench: func(b *testing.B) { PeakAggregator(b, n, d, v.k, v.mode == "ring", v.window) }})
 				if base == "" {
 					base = name
 				}

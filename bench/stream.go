@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -180,10 +181,41 @@ func StreamGRPC(b *testing.B, f int) {
 	ctx := context.Background()
 	b.SetBytes(int64(len(enc)))
 	b.ReportAllocs()
+	var cpu cpuClock
+	cpu.resume()
 	for b.Loop() {
 		if err := discardUpload(ctx, lis.Addr().String(), creds, enc); err != nil {
 			Fatal(b, "bare stream: %v", err)
 		}
+	}
+	cpu.pause()
+	cpu.report(b)
+}
+
+// CPUMetric is the Stream rows' process CPU time (user + system, all
+// threads: client and server together) per operation, timed parts only.
+// Unlike ns/op it hardly depends on what else the machine runs, so the
+// ratio of two rows' cpu-ns/op compares their work when the machine is
+// busy.
+const CPUMetric = "cpu-ns/op"
+
+// cpuClock sums the process's CPU time over the timed parts of a benchmark.
+type cpuClock struct{ start, total time.Duration }
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func (c *cpuClock) resume() { c.start = processCPU() }
+func (c *cpuClock) pause()  { c.total += processCPU() - c.start }
+
+func (c *cpuClock) report(b *testing.B) {
+	if b.N > 0 {
+		b.ReportMetric(float64(c.total)/float64(b.N), CPUMetric)
 	}
 }
 
@@ -247,14 +279,18 @@ func StreamConfed(b *testing.B, f int) {
 	pending := []trainTask{first}
 	b.SetBytes(int64(len(enc)))
 	b.ReportAllocs()
+	var cpu cpuClock
+	cpu.resume()
 	for b.Loop() {
 		if len(pending) == 0 {
 			b.StopTimer()
+			cpu.pause()
 			t, err := fed.nextTask(2 * time.Minute)
 			if err != nil {
 				Fatal(b, "%v", err)
 			}
 			pending = append(pending, t)
+			cpu.resume()
 			b.StartTimer()
 		}
 		t := pending[0]
@@ -264,6 +300,8 @@ func StreamConfed(b *testing.B, f int) {
 		}
 		pending = append(pending, fed.readyTasks()...)
 	}
+	cpu.pause()
+	cpu.report(b)
 }
 
 // trainTask is a TRAIN task received by one participant.
@@ -487,7 +525,7 @@ func (fed *streamFed) submit(ctx context.Context, t trainTask, r io.Reader, size
 	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
 		return fmt.Errorf("header: %w", err)
 	}
-	if err := submit.SendSealed(r, ChunkSize, sealer, up.Send); err != nil {
+	if err := submit.SendSealedStream(r, ChunkSize, sealer, up.SendMsg); err != nil {
 		return err
 	}
 	resp, err := up.CloseAndRecv()

@@ -194,7 +194,7 @@ func (e *engine) commitModel(job *publishJob, w *store.ModelWriter, sha [32]byte
 	if job.round == 0 {
 		now := timestamppb.New(e.now())
 		st = &confedv1.RoundStatus{Round: 0, State: confedv1.RoundState_ROUND_STATE_PUBLISHED,
-			Reason: "initial model", OpenedAt: now, ClosedAt: now}
+			Reason: "initial model", OpenedAt: now, ClosedAt: now, FinishedAt: now}
 	} else {
 		if err := e.m.Published(sha[:], e.now()); err != nil {
 			w.Abort()

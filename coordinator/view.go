@@ -60,6 +60,10 @@ func (s dashboardSource) Overview() (dashboard.Overview, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	o.PublishedRounds, o.Finished, o.FinishMessage = e.published, e.finished, e.finishMsg
+	if e.priv != nil && o.Privacy != nil {
+		spent := dashboard.Number(e.priv.total)
+		o.Privacy.Spent = &spent
+	}
 	if e.m != nil {
 		r := e.m.Round()
 		o.CurrentRound = &r
@@ -141,13 +145,15 @@ func secAggView(c roundconfig.SecureAggregation) *dashboard.FeatureView {
 	}
 	return &dashboard.FeatureView{Enabled: true, Settings: map[string]string{
 		"mode": c.Mode, "threshold": fmt.Sprint(c.Threshold), "neighbour_degree": fmt.Sprint(c.NeighbourDegree),
+		"stage_timeout": c.Stage().String(),
+		"masked":        "training rounds; the feature-statistics round (round 1) is not masked",
 	}}
 }
 
 // privacyView is the privacy section as configured; nil (off) when its
-// mode is off. Budget is epsilon_budget. Spent is left unset here: the
-// ε spent so far belongs to the coordinator's privacy accounting
-// (privacy.go), which can fill it in.
+// mode is off. Budget is epsilon_budget. Spent is left unset here:
+// Overview fills it in from the privacy accounting (privacy.go) under the
+// engine's lock.
 func privacyView(c roundconfig.Privacy) *dashboard.FeatureView {
 	if !c.On() {
 		return nil

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/confed/confed/coordinator/dashboard"
 	"github.com/confed/confed/coordinator/ledger"
@@ -26,22 +29,8 @@ func roundSummary(st *confedv1.RoundStatus, now time.Time) dashboard.RoundSummar
 		ModelSHA256: hexs(st.GetModelSha256()), TEEKind: st.GetTeeKind(), Insecure: st.GetInsecure(),
 		Submissions: []dashboard.SubmissionView{}, Events: []dashboard.EventView{},
 	}
-	if st.GetOpenedAt() != nil {
-		r.OpenedAt = optTime(st.GetOpenedAt().AsTime())
-		end := now
-		if st.GetClosedAt() != nil {
-			end = st.GetClosedAt().AsTime()
-		}
-		if d := end.Sub(*r.OpenedAt).Seconds(); d >= 0 && (st.GetClosedAt() != nil || !terminal(st.GetState())) {
-			r.DurationSeconds = &d
-		}
-	}
-	if st.GetDeadline() != nil {
-		r.Deadline = optTime(st.GetDeadline().AsTime())
-	}
-	if st.GetClosedAt() != nil {
-		r.ClosedAt = optTime(st.GetClosedAt().AsTime())
-	}
+	roundTimes(&r, st, now)
+	r.Privacy = roundPrivacy(st.GetPrivacy())
 	for _, s := range st.GetSubmissions() {
 		r.Submissions = append(r.Submissions, submissionView(s))
 		if s.GetIncluded() {
@@ -62,6 +51,67 @@ func roundSummary(st *confedv1.RoundStatus, now time.Time) dashboard.RoundSummar
 		r.Global = weightedGlobal(st)
 	}
 	return r
+}
+
+// roundTimes fills in when the round opened, closed collection and
+// finished, and how long the whole round and its collection took (to now
+// for what still runs).
+func roundTimes(r *dashboard.RoundSummary, st *confedv1.RoundStatus, now time.Time) {
+	if st.GetDeadline() != nil {
+		r.Deadline = optTime(st.GetDeadline().AsTime())
+	}
+	closed, finished := stampOf(st.GetClosedAt()), stampOf(st.GetFinishedAt())
+	if finished.IsZero() && st.GetState() == confedv1.RoundState_ROUND_STATE_FAILED {
+		// A round failed when the coordinator restarted records its
+		// failure as closed_at.
+		finished = closed
+	}
+	r.ClosedAt, r.FinishedAt = optTime(closed), optTime(finished)
+	if st.GetOpenedAt() == nil {
+		return
+	}
+	opened := st.GetOpenedAt().AsTime()
+	r.OpenedAt = optTime(opened)
+	r.DurationSeconds = span(opened, finished, now, terminal(st.GetState()))
+	collecting := st.GetState() == confedv1.RoundState_ROUND_STATE_OPEN || st.GetState() == confedv1.RoundState_ROUND_STATE_COLLECTING
+	r.CollectionSeconds = span(opened, closed, now, !collecting)
+}
+
+// stampOf is ts, or the zero time when it is unset.
+func stampOf(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
+}
+
+// span is the seconds from from to end, or to now when end is unset and
+// the span has not ended; nil when it ended at an unknown time.
+func span(from, end, now time.Time, ended bool) *float64 {
+	if end.IsZero() {
+		if ended {
+			return nil
+		}
+		end = now
+	}
+	d := end.Sub(from).Seconds()
+	if d < 0 {
+		return nil
+	}
+	return &d
+}
+
+// roundPrivacy is a round's privacy accounting; nil without DP.
+func roundPrivacy(p *confedv1.PrivacySpent) *dashboard.RoundPrivacy {
+	if p == nil {
+		return nil
+	}
+	return &dashboard.RoundPrivacy{
+		Mode: p.GetMode(), EpsilonRound: round.Float64(p.GetEpsilonRound()), EpsilonTotal: round.Float64(p.GetEpsilonTotal()),
+		EpsilonBudget: round.Float64(p.GetEpsilonBudget()), Delta: round.Float64(p.GetDelta()),
+		NoiseMultiplier: round.Float64(p.GetNoiseMultiplier()), ClipNorm: round.Float64(p.GetClipNorm()),
+		Projected: p.GetProjected(), Note: p.GetNote(),
+	}
 }
 
 func terminal(s confedv1.RoundState) bool {
@@ -193,12 +243,39 @@ func (s dashboardSource) Round(n uint64) (dashboard.RoundDetail, error) {
 		return dashboard.RoundDetail{}, fmt.Errorf("dashboard round %d: %w", n, err)
 	}
 	d := dashboard.RoundDetail{RoundSummary: roundSummary(st, e.now()), Federation: e.rc.Federation, ConfigSHA256: hexs(e.cfgSHA[:])}
+	if d.PreviousRound, d.NextRound, err = neighbours(e.store, n); err != nil {
+		return dashboard.RoundDetail{}, fmt.Errorf("dashboard round %d: %w", n, err)
+	}
 	if terminal(st.GetState()) {
 		if d.Ledger, err = ledgerRecordOf(e.store, n); err != nil {
 			return dashboard.RoundDetail{}, fmt.Errorf("dashboard round %d: %w", n, err)
 		}
 	}
 	return d, nil
+}
+
+// neighbours are the rounds before and after n that exist (rounds are
+// numbered without gaps from 0), nil where there is none.
+func neighbours(st *store.Store, n uint64) (prev, next *uint64, err error) {
+	exists := func(r uint64) (*uint64, error) {
+		_, err := st.Round(r)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		return &r, nil
+	}
+	if n > 0 {
+		if prev, err = exists(n - 1); err != nil {
+			return nil, nil, err
+		}
+	}
+	if n < math.MaxUint64 {
+		next, err = exists(n + 1)
+	}
+	return prev, next, err
 }
 
 // ledgerRecordOf finds the record of round n, newest first; nil if none.

@@ -54,29 +54,64 @@ func TestRoundSummaryGlobalMetrics(t *testing.T) {
 	}
 }
 
+// TestRoundSummaryDuration: a round's duration runs from its opening to
+// its publication or failure (aggregation included), its collection time
+// to the close of collection; both run to now while they last.
 func TestRoundSummaryDuration(t *testing.T) {
 	opened := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	now := opened.Add(7 * time.Second)
+	now := opened.Add(20 * time.Second)
+	at := func(s int) *timestamppb.Timestamp { return timestamppb.New(opened.Add(time.Duration(s) * time.Second)) }
+	const none = -1
 	tests := []struct {
-		name   string
-		state  confedv1.RoundState
-		closed *timestamppb.Timestamp
-		want   float64 // -1: none
+		name                 string
+		state                confedv1.RoundState
+		closed, finished     *timestamppb.Timestamp
+		duration, collection float64
+		finishedAt           bool
 	}{
-		{"closed", confedv1.RoundState_ROUND_STATE_PUBLISHED, timestamppb.New(opened.Add(3 * time.Second)), 3},
-		{"running: until now", confedv1.RoundState_ROUND_STATE_COLLECTING, nil, 7},
-		{"failed without a close time", confedv1.RoundState_ROUND_STATE_FAILED, nil, -1},
+		{"published: aggregation and publication count", confedv1.RoundState_ROUND_STATE_PUBLISHED, at(3), at(11), 11, 3, true},
+		{"collecting: both to now", confedv1.RoundState_ROUND_STATE_COLLECTING, nil, nil, 20, 20, false},
+		{"open: both to now", confedv1.RoundState_ROUND_STATE_OPEN, nil, nil, 20, 20, false},
+		{"aggregating: collection over, the round to now", confedv1.RoundState_ROUND_STATE_AGGREGATING, at(3), nil, 20, 3, false},
+		{"failed in aggregation", confedv1.RoundState_ROUND_STATE_FAILED, at(3), at(9), 9, 3, true},
+		{"failed on restart: closed_at is the failure", confedv1.RoundState_ROUND_STATE_FAILED, at(4), nil, 4, 4, true},
+		{"failed without any time", confedv1.RoundState_ROUND_STATE_FAILED, nil, nil, none, none, false},
+		{"published by an older coordinator: end unknown", confedv1.RoundState_ROUND_STATE_PUBLISHED, at(3), nil, none, 3, false},
+	}
+	check := func(t *testing.T, what string, got *float64, want float64) {
+		t.Helper()
+		switch {
+		case want == none && got != nil:
+			t.Errorf("%s %v, want none", what, *got)
+		case want != none && (got == nil || *got != want):
+			t.Errorf("%s %v, want %v", what, got, want)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := roundSummary(&confedv1.RoundStatus{State: tt.state, OpenedAt: timestamppb.New(opened), ClosedAt: tt.closed}, now)
-			switch {
-			case tt.want < 0 && got.DurationSeconds != nil:
-				t.Errorf("duration %v, want none", *got.DurationSeconds)
-			case tt.want >= 0 && (got.DurationSeconds == nil || *got.DurationSeconds != tt.want):
-				t.Errorf("duration %v, want %v", got.DurationSeconds, tt.want)
+			got := roundSummary(&confedv1.RoundStatus{State: tt.state, OpenedAt: timestamppb.New(opened), ClosedAt: tt.closed,
+				FinishedAt: tt.finished}, now)
+			check(t, "duration", got.DurationSeconds, tt.duration)
+			check(t, "collection", got.CollectionSeconds, tt.collection)
+			if (got.FinishedAt != nil) != tt.finishedAt {
+				t.Errorf("finished_at %v, want set: %v", got.FinishedAt, tt.finishedAt)
 			}
 		})
+	}
+}
+
+// TestRoundSummaryPrivacy: a round's privacy accounting is shown as
+// stored, and is absent without DP.
+func TestRoundSummaryPrivacy(t *testing.T) {
+	st := &confedv1.RoundStatus{Round: 3, State: confedv1.RoundState_ROUND_STATE_PUBLISHED, Privacy: &confedv1.PrivacySpent{
+		Mode: "central", EpsilonRound: 0.75, EpsilonTotal: 2.5, Delta: 1e-5, NoiseMultiplier: 1.1, EpsilonBudget: 8, ClipNorm: 0.5}}
+	p := roundSummary(st, time.Now()).Privacy
+	if p == nil || p.Mode != "central" || p.EpsilonRound != 0.75 || p.EpsilonTotal != 2.5 || p.Delta != 1e-5 ||
+		p.NoiseMultiplier != 1.1 || p.EpsilonBudget != 8 || p.ClipNorm != 0.5 || p.Projected {
+		t.Errorf("privacy %+v", p)
+	}
+	if p := roundSummary(&confedv1.RoundStatus{Round: 3}, time.Now()).Privacy; p != nil {
+		t.Errorf("privacy without DP %+v, want none", p)
 	}
 }
 
@@ -117,7 +152,7 @@ func TestFeatureViews(t *testing.T) {
 		t.Errorf("privacy view %+v", p)
 	}
 	s := secAggView(roundconfig.SecureAggregation{Mode: roundconfig.SecAggPlus, Threshold: 3})
-	if s == nil || !s.Enabled || s.Settings["threshold"] != "3" {
+	if s == nil || !s.Enabled || s.Settings["threshold"] != "3" || s.Settings["stage_timeout"] != "10s" || s.Settings["masked"] == "" {
 		t.Errorf("secure aggregation view %+v", s)
 	}
 }

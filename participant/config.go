@@ -42,7 +42,9 @@ type Config struct {
 	AggregatorAttestation provider.Policy `yaml:"aggregator_attestation"`
 	// AttestAs is the TEE this participant runs in, whose evidence it
 	// presents when the federation requires participants to attest: none
-	// (default), sev-snp, tdx, sgx or simulated (INSECURE).
+	// (default), sev-snp, tdx, sgx, aws-nitro or simulated (INSECURE); the
+	// kinds without an issuer here (azure-maa, arm-cca) and nvidia-gpu
+	// (not a CPU TEE) are refused with the reason (provider.CheckKind).
 	AttestAs string `yaml:"attest_as"`
 	// StateDir, if set, is where the participant keeps state across
 	// restarts; it is created if missing, but its parent must exist.
@@ -146,8 +148,8 @@ func (c Config) Validate() error {
 		c.Data.validate(l),
 		c.Trainer.validate(l),
 		c.Reconnect.validate(l),
-		provider.CheckPolicy(l, "aggregator_attestation", c.AggregatorAttestation),
-		l.OneOf("attest_as", c.AttestAs, "none", "simulated", "sev-snp", "tdx", "sgx"),
+		provider.CheckDaemonPolicy(l, "aggregator_attestation", c.AggregatorAttestation, provider.Verify),
+		provider.CheckKindAt(l, "attest_as", c.AttestAs, provider.Run, "none"),
 		stateDir,
 		c.Log.Validate(l, "log"),
 		health.CheckListen(l, "health_listen", c.HealthListen),

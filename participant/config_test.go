@@ -161,7 +161,7 @@ func TestConfigLoadErrors(t *testing.T) {
 			`: tls.key: missing: expected the path of this daemon's PEM private key`,
 			`: tls.ca: missing: expected the path of the federation's PEM CA certificate`,
 			`: data.path: missing: expected the path of this participant's data file`,
-			`: aggregator_attestation.tee: missing: want sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca, nvidia-gpu or simulated (INSECURE)`,
+			`: aggregator_attestation.tee: missing: expected sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca or simulated`,
 		}},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package reliability
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,14 @@ type Plan struct {
 	Load []LoadSpec
 	// CheckBound asserts the load's memory bound.
 	CheckBound bool
+	// Sections, if not empty, limits the run to these sections (load,
+	// faults, network, skew, hostile, poisoning).
+	Sections []string
+}
+
+// runs reports whether the plan runs section.
+func (p Plan) runs(section string) bool {
+	return len(p.Sections) == 0 || slices.Contains(p.Sections, section)
 }
 
 // faultCtx is what one fault scenario shares: the plan's random source,

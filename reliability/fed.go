@@ -36,6 +36,8 @@ type FedSpec struct {
 	MaxConcurrent int
 	// StreamIdle is the aggregator's stream_idle_timeout (0: default).
 	StreamIdle time.Duration
+	// MaxConnections is the aggregator's max_connections (0: default).
+	MaxConnections int
 	// ProxyParticipants and ProxyCoordinator put a fault-injecting proxy
 	// between participants and the aggregator, and between the aggregator
 	// and the coordinator.
@@ -193,6 +195,9 @@ func (f *Fed) configure() error {
 		ac.MaxConcurrentUpdates = s.MaxConcurrent
 	}
 	setStreamIdle(&ac, s.StreamIdle)
+	if s.MaxConnections > 0 {
+		ac.MaxConnections = s.MaxConnections
+	}
 	f.aggCfg = aggChild{Config: ac}
 	return nil
 }

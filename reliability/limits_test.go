@@ -111,6 +111,7 @@ func TestDocumentedLimitsEnforced(t *testing.T) {
 		"chunk_size":                      aggLimit("chunk_size", "4MiB", "5MiB"),
 		"stream_idle_timeout":             aggLimit("stream_idle_timeout", "1h", "61m"),
 		"stream_timeout":                  aggLimit("stream_timeout", "24h", "25h"),
+		"max_connections":                 aggLimit("max_connections", "100000", "0"),
 		"aggregation.max_update_bytes":    roundLimit("max_update_bytes", "aggregation.max_update_bytes", "44B", "43B"),
 		"aggregation.max_update_norm":     roundLimit("max_update_norm", "aggregation.max_update_norm", "0", "-1"),
 		"timing.join_timeout":             roundLimit("join_timeout", "timing.join_timeout", "168h", "169h"),

@@ -35,17 +35,30 @@ func Run(plan Plan, log io.Writer) *Report {
 			rep.Rows = append(rep.Rows, r)
 		}
 	}
-	add(loadRows(plan, rep)...)
-	c := &faultCtx{plan: plan, rng: newRand(plan.Seed)}
-	for _, fn := range []func(*faultCtx) Row{faultParticipantKilled, faultTooFewRemain, faultAggregatorKilled, faultCoordinatorKilled} {
-		add(fn(c))
+	if plan.runs("load") {
+		add(loadRows(plan, rep)...)
 	}
-	add(networkFaults(c)...)
-	add(clockSkew(c)...)
-	add(hostileInput(c)...)
-	add(modelPoisoning(c)...)
+	c := &faultCtx{plan: plan, rng: newRand(plan.Seed)}
+	if plan.runs("faults") {
+		for _, fn := range []func(*faultCtx) Row{faultParticipantKilled, faultTooFewRemain, faultAggregatorKilled, faultCoordinatorKilled} {
+			add(fn(c))
+		}
+	}
+	for _, s := range []struct {
+		name string
+		run  func(*faultCtx) []Row
+	}{{"network", networkFaults}, {"skew", clockSkew}, {"hostile", hostileInput}, {"poisoning", modelPoisoning}} {
+		if plan.runs(s.name) {
+			add(s.run(c)...)
+		}
+	}
 	rep.StoresVerified = c.verified
-	rep.Verified = c.verified > 0 && c.verifyFailed == 0
+	for _, l := range rep.Load {
+		if l.StoreVerified {
+			rep.StoresVerified++
+		}
+	}
+	rep.Verified = rep.StoresVerified > 0 && c.verifyFailed == 0
 	rep.Seconds = time.Since(start).Seconds()
 	return rep
 }
@@ -61,6 +74,8 @@ func loadRows(plan Plan, rep *Report) []Row {
 			row.Err = err.Error()
 		} else {
 			row.Held = 1
+		}
+		if l.PeakKiB > 0 {
 			rep.Load = append(rep.Load, l)
 		}
 		row.Detail = fmt.Sprintf("peak %.1f MB = %.2f× model (bound %.2f×), %.1f submissions/s, %.1f MB/s",

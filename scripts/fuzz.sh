@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh --seed-corpus [N]   # run each target N executions (default
 #                                       # 300) and copy what the engine found
 #                                       # into <pkg>/testdata/fuzz/<Target>/
+#   FUZZ_ONLY=REGEXP scripts/fuzz.sh …  # only targets whose name matches
 #
 # Each target also runs, without -fuzz, on its committed corpus in
 # testdata/fuzz/<Target>/ as part of go test. A target that finds a failure
@@ -40,6 +41,9 @@ while read -r file; do
   dir=$(dirname "${file#./}")
   pkg="./$dir"
   while read -r target; do
+    if [[ -n ${FUZZ_ONLY:-} && ! $target =~ $FUZZ_ONLY ]]; then
+      continue
+    fi
     targets=$((targets + 1))
     echo "== $pkg $target ($fuzztime)"
     timeout "$bound" go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" -fuzzminimizetime=2s "$pkg"
@@ -49,7 +53,8 @@ while read -r file; do
       mkdir -p "$dst"
       if [[ -d $src ]]; then
         # The engine's newest finds, a few of them: enough to start from.
-        ls -t "$src" | head -n 8 | while read -r f; do cp "$src/$f" "$dst/$f"; done
+        mapfile -t found < <(ls -t "$src")
+        for f in "${found[@]:0:8}"; do cp "$src/$f" "$dst/$f"; done
       fi
       echo "   corpus: $(ls "$dst" | wc -l) files in $dst"
     fi

@@ -5,6 +5,7 @@ import (
 
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -90,7 +91,9 @@ func NewIngestor(spec model.Spec, buf []float32, declaredSize int64, declaredSHA
 	// The Ingestor itself caps the stream at declaredSize; the header limit
 	// only needs to admit this spec's canonical header.
 	hdrLimit := max(canonical-8-4*int64(len(buf)), model.DefaultMaxHeaderBytes)
-	in.dec = model.NewStreamDecoder(spec, model.Limits{MaxHeaderBytes: hdrLimit}, in.sink)
+	// Raw little-endian float32s, decoded by sink straight into buf: no
+	// intermediate batch and no second copy.
+	in.dec = model.NewRawStreamDecoder(spec, model.F32, model.Limits{MaxHeaderBytes: hdrLimit}, in.sink)
 	return in, nil
 }
 
@@ -144,15 +147,22 @@ func (in *Ingestor) Finish() (*Staged, error) {
 	return in.staged, nil
 }
 
-// sink receives decoded values: it checks them, adds their squares to the
-// running norm and stores them in buf.
-func (in *Ingestor) sink(off int, values []float32) error {
-	if off < 0 || off+len(values) > len(in.buf) {
-		return fmt.Errorf("fedavg: ingestor: decoder emitted values [%d, %d) outside the %d-value buffer", off, off+len(values), len(in.buf))
+// sink receives whole little-endian float32s for buf[off:]: it decodes
+// them into buf, checks them and adds their squares to the running norm.
+func (in *Ingestor) sink(off int, raw []byte) error {
+	n := len(raw) / 4
+	if off < 0 || off+n > len(in.buf) {
+		return fmt.Errorf("fedavg: ingestor: decoder emitted values [%d, %d) outside the %d-value buffer", off, off+n, len(in.buf))
+	}
+	values := in.buf[off : off+n]
+	raw = raw[:4*n]
+	for i := range values {
+		values[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	// One vectorised pass: the sum of squares up to the first non-finite
 	// value. A norm already past the bound before that value decides the
-	// reason, as a value-by-value check would.
+	// reason, as a value-by-value check would. (A refused update leaves buf
+	// partly written, which the Ingestor's contract allows.)
 	ss, bad := kernels.CheckF32(values)
 	in.sumSq += ss
 	if in.maxSq > 0 && in.sumSq > in.maxSq {
@@ -161,7 +171,6 @@ func (in *Ingestor) sink(off int, values []float32) error {
 	if bad >= 0 {
 		return nonFinite(in.spec, off+bad, float64(values[bad]))
 	}
-	copy(in.buf[off:], values)
 	return nil
 }
 

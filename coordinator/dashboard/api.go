@@ -55,10 +55,12 @@ type Overview struct {
 	Aggregator   AggregatorView    `json:"aggregator"`
 	Participants []ParticipantView `json:"participants"`
 	Aggregation  AggregationView   `json:"aggregation"`
-	// SecureAggregation and Privacy are reserved for secure aggregation
-	// (masking) and the differential-privacy budget; null means off / not
-	// configured. The dashboard shows their settings as given, and
-	// invents none.
+	// SecureAggregation and Privacy are secure aggregation (masking) and
+	// differential privacy; null means off / not configured. The
+	// dashboard shows their settings as given, and invents none. Privacy's
+	// Spent is the ε spent by the published rounds (at the configured δ),
+	// Budget privacy.epsilon_budget; each round's own share is in
+	// RoundSummary.Privacy.
 	SecureAggregation *FeatureView   `json:"secure_aggregation"`
 	Privacy           *FeatureView   `json:"privacy"`
 	Rounds            []RoundSummary `json:"rounds"`
@@ -71,7 +73,7 @@ type FeatureView struct {
 	Enabled  bool              `json:"enabled"`
 	Settings map[string]string `json:"settings,omitempty"`
 	// Spent and Budget are a privacy budget's use so far and total, when
-	// the feature has one.
+	// the feature has one (ε for differential privacy).
 	Spent  *Number `json:"spent,omitempty"`
 	Budget *Number `json:"budget,omitempty"`
 }
@@ -172,16 +174,26 @@ type RoundSummary struct {
 	Reason   string     `json:"reason,omitempty"`
 	OpenedAt *time.Time `json:"opened_at,omitempty"`
 	Deadline *time.Time `json:"deadline,omitempty"`
-	ClosedAt *time.Time `json:"closed_at,omitempty"`
-	// DurationSeconds is from opening to closing, or to now while the
-	// round runs.
+	// ClosedAt is when collection closed; FinishedAt when the round was
+	// published (after aggregation and the model's upload) or failed.
+	ClosedAt   *time.Time `json:"closed_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	// DurationSeconds is the whole round, from opening to publication or
+	// failure (collection, aggregation and publication), or to now while
+	// the round runs.
 	DurationSeconds *float64 `json:"duration_seconds,omitempty"`
-	Included        int      `json:"included"`
-	Expected        int      `json:"expected"`
-	MinParticipants int      `json:"min_participants"`
-	ModelSHA256     string   `json:"model_sha256,omitempty"`
-	TEEKind         string   `json:"tee_kind,omitempty"`
-	Insecure        bool     `json:"insecure"`
+	// CollectionSeconds is from opening to the close of collection, or to
+	// now while updates are collected.
+	CollectionSeconds *float64 `json:"collection_seconds,omitempty"`
+	// Privacy is the round's differential-privacy accounting; absent
+	// without DP.
+	Privacy         *RoundPrivacy `json:"privacy,omitempty"`
+	Included        int           `json:"included"`
+	Expected        int           `json:"expected"`
+	MinParticipants int           `json:"min_participants"`
+	ModelSHA256     string        `json:"model_sha256,omitempty"`
+	TEEKind         string        `json:"tee_kind,omitempty"`
+	Insecure        bool          `json:"insecure"`
 	// Statistics marks the round in which participants sent feature
 	// statistics instead of trained weights.
 	Statistics bool `json:"statistics"`
@@ -192,6 +204,24 @@ type RoundSummary struct {
 	Global      map[string]Number `json:"global,omitempty"`
 	Submissions []SubmissionView  `json:"submissions"`
 	Events      []EventView       `json:"events"`
+}
+
+// RoundPrivacy is what a round spends of the privacy budget.
+type RoundPrivacy struct {
+	Mode string `json:"mode"`
+	// EpsilonRound is what this round adds (0 when it released nothing
+	// private: failed, or the feature-statistics round); EpsilonTotal is
+	// the federation's ε after it.
+	EpsilonRound    Number `json:"epsilon_round"`
+	EpsilonTotal    Number `json:"epsilon_total"`
+	EpsilonBudget   Number `json:"epsilon_budget"`
+	Delta           Number `json:"delta"`
+	NoiseMultiplier Number `json:"noise_multiplier"`
+	ClipNorm        Number `json:"clip_norm"`
+	// Projected is true while the round runs: the values are what it will
+	// spend if it publishes.
+	Projected bool   `json:"projected"`
+	Note      string `json:"note,omitempty"`
 }
 
 // SubmissionView is a participant's latest attempt in a round.
@@ -219,6 +249,10 @@ type RoundDetail struct {
 	RoundSummary
 	Federation   string `json:"federation"`
 	ConfigSHA256 string `json:"config_sha256"`
+	// PreviousRound and NextRound are the neighbouring rounds that exist,
+	// absent at either end.
+	PreviousRound *uint64 `json:"previous_round,omitempty"`
+	NextRound     *uint64 `json:"next_round,omitempty"`
 	// Ledger is the round's ledger record, absent while the round runs.
 	Ledger *LedgerRecord `json:"ledger,omitempty"`
 }

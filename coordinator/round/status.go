@@ -30,7 +30,8 @@ func (s State) Proto() confedv1.RoundState {
 
 // Status returns a new operator view of the round, which the caller may
 // modify. Deadline is the collection deadline and ClosedAt when collection
-// closed (both unset until then). Submissions has one entry per participant
+// closed (both unset until then); FinishedAt when the round was published
+// or failed. Submissions has one entry per participant
 // ever admitted, sorted, describing its latest attempt; an attempt still in
 // flight has the reason "in flight since <time>". The machine does not know
 // TeeKind and Insecure; the caller fills them in.
@@ -42,6 +43,7 @@ func (m *Machine) Status() *confedv1.RoundStatus {
 		OpenedAt:             timestamp(m.openedAt),
 		Deadline:             timestamp(m.deadline),
 		ClosedAt:             timestamp(m.closedAt),
+		FinishedAt:           timestamp(m.finishedAt),
 		ModelSha256:          slices.Clone(m.modelSHA256),
 		MinParticipants:      uint32(min(uint64(m.p.Min), math.MaxUint32)),
 		ExpectedParticipants: slices.Clone(m.p.Expected),

@@ -5,6 +5,9 @@ import (
 
 	"github.com/confed/confed/aggregator/strategy"
 
+	"github.com/confed/confed/internal/tee/cca"
+	"github.com/confed/confed/internal/tee/maa"
+	"github.com/confed/confed/internal/tee/nitro"
 	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/tee/sgx"
 	"github.com/confed/confed/internal/tee/snp"
@@ -193,19 +196,25 @@ func (a Aggregation) Robust() *strategy.RobustConfig {
 
 // TEE says which Trusted Execution Environments must be attested.
 type TEE struct {
-	// Aggregator is the aggregator's TEE: simulated, sev-snp, tdx or sgx.
+	// Aggregator is the aggregator's TEE: any kind provider.Kinds(Verify)
+	// lists (simulated, sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca).
 	// simulated is INSECURE: it protects nothing, and the daemons accept it
-	// only when started with --insecure-simulated-tee.
+	// only when started with --insecure-simulated-tee. azure-maa and
+	// arm-cca are verification-only in this build (no confed daemon can run
+	// as them); nvidia-gpu is refused: it is not a CPU TEE.
 	Aggregator string `yaml:"aggregator"`
 	// Participants is the TEE participants must attest to: none (no
-	// attestation), simulated (INSECURE, as above), sev-snp, tdx or sgx.
+	// attestation) or a kind as for Aggregator.
 	Participants string `yaml:"participants"`
 	// The attestation policy for each kind: what the aggregator's evidence
 	// must show. Only the section of tee.aggregator's kind is used, and it
-	// is required for sev-snp, tdx and sgx.
+	// is required for every hardware kind.
 	SEVSNP    snp.Policy               `yaml:"sev-snp"`
 	TDX       tdx.Policy               `yaml:"tdx"`
 	SGX       sgx.Policy               `yaml:"sgx"`
+	Nitro     nitro.Policy             `yaml:"aws-nitro"`
+	MAA       maa.Policy               `yaml:"azure-maa"`
+	CCA       cca.Policy               `yaml:"arm-cca"`
 	Simulated provider.SimulatedPolicy `yaml:"simulated"`
 	// ParticipantPolicy is what participants' evidence must show when
 	// tee.participants is not none: the section of that kind is used.
@@ -217,6 +226,9 @@ type PolicySections struct {
 	SEVSNP    snp.Policy               `yaml:"sev-snp"`
 	TDX       tdx.Policy               `yaml:"tdx"`
 	SGX       sgx.Policy               `yaml:"sgx"`
+	Nitro     nitro.Policy             `yaml:"aws-nitro"`
+	MAA       maa.Policy               `yaml:"azure-maa"`
+	CCA       cca.Policy               `yaml:"arm-cca"`
 	Simulated provider.SimulatedPolicy `yaml:"simulated"`
 }
 
@@ -226,12 +238,14 @@ func (t TEE) ParticipantsAttest() bool { return t.Participants != TEENone }
 // ParticipantsPolicy is the policy participants' evidence must meet.
 func (t TEE) ParticipantsPolicy() provider.Policy {
 	p := t.ParticipantPolicy
-	return provider.Policy{TEE: t.Participants, SEVSNP: p.SEVSNP, TDX: p.TDX, SGX: p.SGX, Simulated: p.Simulated}
+	return provider.Policy{TEE: t.Participants, SEVSNP: p.SEVSNP, TDX: p.TDX, SGX: p.SGX, Nitro: p.Nitro, MAA: p.MAA,
+		CCA: p.CCA, Simulated: p.Simulated}
 }
 
 // AggregatorPolicy is the policy the aggregator's evidence must meet.
 func (t TEE) AggregatorPolicy() provider.Policy {
-	return provider.Policy{TEE: t.Aggregator, SEVSNP: t.SEVSNP, TDX: t.TDX, SGX: t.SGX, Simulated: t.Simulated}
+	return provider.Policy{TEE: t.Aggregator, SEVSNP: t.SEVSNP, TDX: t.TDX, SGX: t.SGX, Nitro: t.Nitro, MAA: t.MAA,
+		CCA: t.CCA, Simulated: t.Simulated}
 }
 
 // Insecure reports whether t relies on the simulated TEE anywhere, in which
@@ -258,8 +272,6 @@ var (
 	// plannedStrategies are documented but not yet available; the config
 	// rejects them with a message saying so.
 	plannedStrategies = []string{}
-	aggregatorTEEs    = []string{TEESimulated, "sev-snp", "tdx", "sgx"}
-	participantTEEs   = []string{TEENone, TEESimulated, "sev-snp", "tdx", "sgx"}
 )
 
 // Default returns the defaults of every key except federation and

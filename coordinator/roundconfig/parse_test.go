@@ -126,8 +126,8 @@ func TestLoadInvalid(t *testing.T) {
 		{"empty-list.yaml", []string{`:3: participants.expected: must name at least one participant, got an empty list`}},
 		{"robust-too-few-participants.yaml", []string{`:4: aggregation: with participants.min = 1: byzantine: krum needs more than 2·byzantine + 2 = 2 updates, got 1`}},
 		{"enum-typo.yaml", []string{
-			`:5: tee.aggregator: must be simulated, sev-snp, tdx or sgx, got "sev_snp" (did you mean "sev-snp"?)`,
-			`:6: tee.participants: must be none, simulated, sev-snp, tdx or sgx, got "nothing"`,
+			`:5: tee.aggregator: must be sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca or simulated, got "sev_snp" (did you mean "sev-snp"?)`,
+			`:6: tee.participants: must be none, sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca or simulated, got "nothing"`,
 		}},
 		{"update-too-small.yaml", []string{
 			`:7: aggregation.max_update_bytes: must be at least 404B, the size of one update of a model with 100 features and a bias as float32, got 256B`,
@@ -245,7 +245,7 @@ func TestHeartDiseaseDefaultIsExplicit(t *testing.T) {
 	for _, key := range allKeys(reflect.TypeFor[Config](), "") {
 		// Policies of TEE kinds the demo does not use stay out of it, and
 		// so does the optional aggregation tree.
-		if key == "tree" || strings.HasPrefix(key, "tree.") || strings.HasPrefix(key, "tee.sev-snp") || strings.HasPrefix(key, "tee.tdx") || strings.HasPrefix(key, "tee.sgx") || strings.HasPrefix(key, "tee.participant_policy") ||
+		if key == "tree" || strings.HasPrefix(key, "tree.") || strings.HasPrefix(key, "tee.sev-snp") || strings.HasPrefix(key, "tee.tdx") || strings.HasPrefix(key, "tee.sgx") || strings.HasPrefix(key, "tee.aws-nitro") || strings.HasPrefix(key, "tee.azure-maa") || strings.HasPrefix(key, "tee.arm-cca") || strings.HasPrefix(key, "tee.participant_policy") ||
 			(strings.HasPrefix(key, "aggregation.server_optimizer.") && key != "aggregation.server_optimizer.name") {
 			continue
 		}

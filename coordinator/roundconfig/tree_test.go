@@ -82,6 +82,8 @@ func TestTreeValidation(t *testing.T) {
 			[]string{`:5: aggregation.strategy: median needs every update at once, and a tree's root sees only each leaf's sum of its shard's updates: use fedavg, or leave the tree section out`}},
 		{"krum", "aggregation:\n  strategy: krum\n  byzantine: 0\n" + twoLeaves,
 			[]string{`aggregation.strategy: krum needs every update at once`}},
+		{"64-bit ring", "aggregation:\n  fixed_point: {enabled: true, bits: 64, clip: 1, scale: 65536, max_weight: 1000}\n" + twoLeaves, nil},
+		{"32-bit ring", "aggregation:\n  fixed_point: {enabled: true, bits: 32, clip: 1, scale: 65536, max_weight: 1000}\n" + twoLeaves, nil},
 		{"central DP", "privacy:\n  mode: central\n  noise_multiplier: 1\n  clip_norm: 1\n  delta: 1.0e-5\n  epsilon_budget: 10\n" + twoLeaves,
 			[]string{`privacy.mode: central DP calibrates the noise on`}},
 	}

@@ -2,10 +2,12 @@ package roundconfig
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"time"
 
+	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/yamlcfg"
 )
 
@@ -201,10 +203,9 @@ func (a Aggregation) validate(l *yamlcfg.Locator, m ModelSpec) error {
 }
 
 func (t TEE) validate(l *yamlcfg.Locator) error {
-	errs := []error{
-		l.OneOf("tee.aggregator", t.Aggregator, aggregatorTEEs...),
-		l.OneOf("tee.participants", t.Participants, participantTEEs...),
-	}
+	aggKind := provider.CheckKindAt(l, "tee.aggregator", t.Aggregator, provider.Verify)
+	partKind := provider.CheckKindAt(l, "tee.participants", t.Participants, provider.Verify, TEENone)
+	errs := []error{aggKind, partKind}
 	switch t.Aggregator {
 	case "sev-snp":
 		if err := t.SEVSNP.Validate(); err != nil {
@@ -214,15 +215,41 @@ func (t TEE) validate(l *yamlcfg.Locator) error {
 		errs = append(errs, t.TDX.ValidateAt(l, "tee.tdx"))
 	case "sgx":
 		errs = append(errs, t.SGX.ValidateAt(l, "tee.sgx"))
-	case TEESimulated:
-		if err := t.AggregatorPolicy().Validate(); err != nil {
-			errs = append(errs, l.Errorf("tee.simulated", "%v", err))
+	default:
+		if aggKind == nil {
+			if err := t.AggregatorPolicy().Validate(); err != nil {
+				errs = append(errs, l.Errorf("tee."+t.Aggregator, "%v", err))
+			}
 		}
 	}
-	if t.ParticipantsAttest() && l.OneOf("tee.participants", t.Participants, participantTEEs...) == nil {
-		if err := t.ParticipantsPolicy().Validate(); err != nil {
+	if t.ParticipantsAttest() && partKind == nil {
+		if err := t.ParticipantPolicy.shippable(l, t.Participants); err != nil {
+			errs = append(errs, err)
+		} else if err := t.ParticipantsPolicy().Validate(); err != nil {
 			errs = append(errs, l.Errorf("tee.participant_policy", "%v", err))
 		}
+	}
+	return yamlcfg.Join(errs...)
+}
+
+// shippable checks that the participant policy of kind means the same on
+// the aggregator, which reads it: the files it names (arm-cca platform
+// keys, an azure-maa key bundle) are opened there, so they must be
+// absolute paths that exist on the aggregator's machine too.
+func (p PolicySections) shippable(l *yamlcfg.Locator, kind string) error {
+	var errs []error
+	check := func(key, path string) {
+		if path != "" && !filepath.IsAbs(path) {
+			errs = append(errs, l.Errorf(key, "must be an absolute path, got %q: the aggregator reads this file on its own machine, where a relative path means something else", path))
+		}
+	}
+	switch kind {
+	case "arm-cca":
+		for i, f := range p.CCA.PlatformKeys {
+			check(fmt.Sprintf("tee.participant_policy.arm-cca.platform_keys[%d]", i), f)
+		}
+	case "azure-maa":
+		check("tee.participant_policy.azure-maa.key_bundle", p.MAA.KeyBundle)
 	}
 	return yamlcfg.Join(errs...)
 }

@@ -74,8 +74,8 @@ func TestValidateBuiltInCode(t *testing.T) {
 		{"infinite norm", func(c *Config) { c.Aggregation.MaxUpdateNorm = math.Inf(1) }, "aggregation.max_update_norm: must be a finite number >= 0, got +Inf"},
 		{"zero update bytes", func(c *Config) { c.Aggregation.MaxUpdateBytes = 0 }, "aggregation.max_update_bytes: must be > 0, got 0B"},
 		{"update bytes below one model", func(c *Config) { c.Aggregation.MaxUpdateBytes = 55 }, "aggregation.max_update_bytes: must be at least 56B, the size of one update of a model with 13 features and a bias as float32, got 55B"},
-		{"aggregator TEE none", func(c *Config) { c.TEE.Aggregator = "none" }, `tee.aggregator: must be simulated, sev-snp, tdx or sgx, got "none"`},
-		{"participants TEE", func(c *Config) { c.TEE.Participants = "TDX" }, `tee.participants: must be none, simulated, sev-snp, tdx or sgx, got "TDX" (did you mean "tdx"?)`},
+		{"aggregator TEE none", func(c *Config) { c.TEE.Aggregator = "none" }, `tee.aggregator: must be sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca or simulated, got "none"`},
+		{"participants TEE", func(c *Config) { c.TEE.Participants = "TDX" }, `tee.participants: must be none, sev-snp, tdx, sgx, aws-nitro, azure-maa, arm-cca or simulated, got "TDX" (did you mean "tdx"?)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

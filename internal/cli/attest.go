@@ -32,7 +32,7 @@ func runAttest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	})
 }
 
-const attestVerifyUsage = `Usage: confed attest verify --policy FILE [flags] EVIDENCE
+const attestVerifyUsage = `Usage: confed attest verify --policy FILE [flags] [--format text|json] EVIDENCE
 
 Verifies TEE evidence against an attestation policy and prints the verified
 claims; exits 0 if it verifies, 1 (printing the failed check) if not.
@@ -72,7 +72,8 @@ func attestVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	vcek := fs.String("vcek", "", "VCEK or VLEK certificate (PEM or DER) for a bare SEV-SNP report without certificate table")
 	at := fs.String("at", "", "check certificate validity as of this time (RFC 3339), e.g. when archived evidence was produced (revocation lists and Intel collateral are still today's)")
 	insecure := fs.Bool("insecure-simulated-tee", false, "accept evidence of the INSECURE simulated TEE")
-	format := fs.String("o", "text", "output format: text or json")
+	format := addFormat(fs)
+	refuseFormatO(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, attestVerifyUsage)
 		fs.PrintDefaults()
@@ -82,9 +83,6 @@ func attestVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: confed attest verify --policy FILE [flags] EVIDENCE (flags before EVIDENCE; one EVIDENCE file)", errUsage)
-	}
-	if *format != "text" && *format != "json" {
-		return fmt.Errorf("%w: -o %q: want text or json", errUsage, *format)
 	}
 	req := verifyRequest{policyFile: *policyFile, kind: *kind, reportData: *reportData, recordFile: *recordFile,
 		vcek: *vcek, insecure: *insecure, gpus: gpus}
@@ -193,6 +191,12 @@ func runVerify(ctx context.Context, path string, req verifyRequest) (*verifyResu
 		return nil, err
 	}
 	res := &verifyResult{Policy: p.Kind()}
+	if p.Kind() == tee.KindNVGPU {
+		if len(req.gpus) > 0 {
+			return nil, fmt.Errorf("%w: --gpu adds GPU evidence to a CPU TEE's: the policy's tee must be the CPU TEE (sev-snp, tdx, ...), not nvidia-gpu", errUsage)
+		}
+		res.Notes = append(res.Notes, provider.CheckKind(tee.KindNVGPU, provider.Verify).Error())
+	}
 	hooks := attestHooks
 	if req.at != nil {
 		at := *req.at

@@ -116,7 +116,7 @@ func TestAttestGoldenPlatforms(t *testing.T) {
 		{"cca-verify-unbound", []string{"attest", "verify", "--policy", "cca.yaml", "--report-data", gpuRD, "--at", ccaAt, "cca.cbor"}, 1},
 		{"nvgpu-show", []string{"attest", "show", "gpu.json"}, 0},
 		{"nvgpu-verify", []string{"attest", "verify", "--policy", "gpu.yaml", "--report-data", gpuRD, "--at", nvgpuSampleAt, "gpu.json"}, 0},
-		{"nvgpu-verify-json", []string{"attest", "verify", "--policy", "gpu.yaml", "--at", nvgpuSampleAt, "-o", "json", "gpu.json"}, 0},
+		{"nvgpu-verify-json", []string{"attest", "verify", "--policy", "gpu.yaml", "--at", nvgpuSampleAt, "--format", "json", "gpu.json"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,5 +161,12 @@ func TestAttestCompositeGPU(t *testing.T) {
 	code, _, stderr = confed(t, "attest", "verify", "--policy", "snp-policy.yaml", "--report-data", rd, "--at", snpAt, "--gpu", "gpu.json", "snp.bin")
 	if code != 2 || !strings.Contains(stderr, "nvidia-gpu section") {
 		t.Fatalf("no nvidia-gpu section: exit %d, stderr %s", code, stderr)
+	}
+	// GPU evidence is not a CPU TEE's: --gpu next to a policy of tee
+	// nvidia-gpu is a usage error.
+	writeFile(t, "gpu-only.yaml", []byte("tee: nvidia-gpu\nnvidia-gpu:\n  measurements:\n    - index: 1\n      values: [\"010203\"]\n"))
+	code, _, stderr = confed(t, "attest", "verify", "--policy", "gpu-only.yaml", "--report-data", rd, "--at", snpAt, "--gpu", "gpu.json", "gpu.json")
+	if code != 2 || !strings.Contains(stderr, "the policy's tee must be the CPU TEE") {
+		t.Fatalf("--gpu with a GPU policy: exit %d, stderr %s", code, stderr)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/confed/confed/internal/manifest"
 )
 
-const attestShowUsage = `Usage: confed attest show [--kind KIND] [-o text|json] EVIDENCE
+const attestShowUsage = `Usage: confed attest show [--kind KIND] [--format text|json] EVIDENCE
 
 Prints every field of TEE evidence (raw, or the evidence of a ledger record,
 with the record's fields and the claims stored with it) in readable form.
@@ -29,7 +29,8 @@ const showNotVerified = "NOT VERIFIED: this shows what the evidence says; confed
 func attestShow(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("confed attest show", stderr)
 	kind := fs.String("kind", "", "kind of raw evidence: "+kindChoices+" (default: guessed from its header)")
-	format := fs.String("o", "text", "output format: text or json")
+	format := addFormat(fs)
+	refuseFormatO(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, attestShowUsage)
 		fs.PrintDefaults()
@@ -39,9 +40,6 @@ func attestShow(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: confed attest show [--kind KIND] EVIDENCE (flags before EVIDENCE; one EVIDENCE file)", errUsage)
-	}
-	if *format != "text" && *format != "json" {
-		return fmt.Errorf("%w: -o %q: want text or json", errUsage, *format)
 	}
 	path := fs.Arg(0)
 	in, err := loadAttestInput(path)

@@ -158,10 +158,11 @@ func TestAttestGoldenSEVSNP(t *testing.T) {
 		code int
 	}{
 		{"snp-verify", []string{"attest", "verify", "--policy", "snp-policy.yaml", "--report-data", rd, "--at", snpAt, "snp.bin"}, 0},
-		{"snp-verify-json", []string{"attest", "verify", "--policy", "snp-policy.yaml", "--report-data", rd, "--at", snpAt, "-o", "json", "snp.bin"}, 0},
+		{"snp-verify-json", []string{"attest", "verify", "--policy", "snp-policy.yaml", "--report-data", rd, "--at", snpAt, "--format", "json", "snp.bin"}, 0},
 		{"snp-verify-report-data-unchecked", []string{"attest", "verify", "--policy", "snp-policy.yaml", "--at", snpAt, "snp.bin"}, 0},
 		{"snp-refused-measurement", []string{"attest", "verify", "--policy", "snp-other-measurement.yaml", "--report-data", rd, "--at", snpAt, "snp.bin"}, 1},
 		{"snp-show", []string{"attest", "show", "snp.bin"}, 0},
+		{"snp-show-old-o", []string{"attest", "show", "-o", "json", "snp.bin"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -436,7 +437,8 @@ func TestAttestVerifySEVSNPChecks(t *testing.T) {
 		{"--kind against the policy", []string{"--policy", "snp-policy.yaml", "--kind", "tdx", "snp.bin"}, 1, checkTEE, "the policy requires sev-snp evidence; this is tdx evidence"},
 		{"report data too short", []string{"--policy", "snp-policy.yaml", "--report-data", "abcd", "snp.bin"}, 2, "", "--report-data: want 128 hex characters"},
 		{"bad --at", []string{"--policy", "snp-policy.yaml", "--at", "yesterday", "snp.bin"}, 2, "", "--at \"yesterday\""},
-		{"bad -o", []string{"--policy", "snp-policy.yaml", "-o", "yaml", "snp.bin"}, 2, "", "want text or json"},
+		{"bad --format", []string{"--policy", "snp-policy.yaml", "--format", "yaml", "snp.bin"}, 2, "", "want text or json"},
+		{"old -o json", []string{"--policy", "snp-policy.yaml", "-o", "json", "snp.bin"}, 2, "", "-o names an output file in confed; for JSON output use --format json"},
 		{"no evidence", []string{"--policy", "snp-policy.yaml"}, 2, "", "confed attest verify --policy FILE"},
 		{"missing policy file", []string{"--policy", "nope.yaml", "snp.bin"}, 1, "", "nope.yaml"},
 		{"simulated policy, insecure not allowed", []string{"--policy", "sim.yaml", "snp.bin"}, 1, "", "simulated TEE evidence refused"},
@@ -476,10 +478,10 @@ func withReportID(g snptest.Guest, bare bool) snptest.Guest {
 	return g
 }
 
-// TestAttestVerifyJSONRefusal: -o json reports a refusal as data too.
+// TestAttestVerifyJSONRefusal: --format json reports a refusal as data too.
 func TestAttestVerifyJSONRefusal(t *testing.T) {
 	newSNPFixture(t)
-	code, stdout, _ := confed(t, "attest", "verify", "--policy", "snp-other-measurement.yaml", "-o", "json", "snp.bin")
+	code, stdout, _ := confed(t, "attest", "verify", "--policy", "snp-other-measurement.yaml", "--format", "json", "snp.bin")
 	if code != 1 {
 		t.Fatalf("exit status %d, want 1", code)
 	}

@@ -214,7 +214,7 @@ func TestMutuallyAttestedFederation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roundYAML := strings.Replace(snpRoundConfig(t, fake.Policy(), "4s"), "  participants: none\n",
+	roundYAML := strings.Replace(snpRoundConfig(t, fake.Policy(), "8s"), "  participants: none\n",
 		"  participants: sev-snp\n  participant_policy:\n    sev-snp:\n      "+
 			strings.ReplaceAll(strings.TrimSpace(string(pol)), "\n", "\n      ")+"\n", 1)
 	roundYAML = strings.Replace(roundYAML, "min: 3", "min: 2", 1)

@@ -41,7 +41,7 @@ participants:
 timing:
   join_timeout: 30s
   aggregator_ready_timeout: 30s
-  round_deadline: 2s
+  round_deadline: 8s
   aggregation_timeout: 30s
 training:
   local_epochs: 5
@@ -165,6 +165,17 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("round 2 events %q do not show switzerland refusing the aggregator", s)
 	}
 	shot(t, bctx, "dashboard-round.png", "body")
+	// Round 3 is the last: no "Next round" link to a page that does not
+	// exist; its duration runs to publication.
+	do("last round page", chromedp.Navigate(base+"/rounds/3"),
+		chromedp.WaitVisible(chromedp.CSS(`#verify[data-ok="true"]`)))
+	links, err := chromedp.Run(bctx, chromedp.Evaluate[string](`['prev', 'next'].map(id => id + ':' + (document.getElementById(id).hidden ? 'hidden' : document.getElementById(id).getAttribute('href'))).join(' ')`))
+	if err != nil || links != "prev:/rounds/2 next:hidden" {
+		t.Errorf("round 3 links %q (%v), want prev:/rounds/2 next:hidden", links, err)
+	}
+	if s := text("#duration"); !strings.Contains(s, "opening to publication, aggregation included") {
+		t.Errorf("round 3 duration %q does not say what it measures", s)
+	}
 	checkBackup(t, f, base, token)
 	f.waitParticipants(60 * time.Second)
 }

@@ -49,8 +49,9 @@ type treeFed struct {
 }
 
 // treeYAML is the round configuration: two rounds (feature statistics,
-// then training), fixed point or not, with or without the tree.
-func treeYAML(f *treeFed, fixed, tree bool, measurements ...string) string {
+// then training), in a fixed-point ring of bits (0: float), with or
+// without the tree.
+func treeYAML(f *treeFed, bits int, tree bool, measurements ...string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `federation: e2e
 rounds: 2
@@ -65,8 +66,8 @@ timing:
   round_deadline: 30s
   aggregation_timeout: 30s
 `, treeFeatures)
-	if fixed {
-		b.WriteString("aggregation:\n  fixed_point: {enabled: true, bits: 32, clip: 1, scale: 65536, max_weight: 1000}\n")
+	if bits != 0 {
+		fmt.Fprintf(&b, "aggregation:\n  fixed_point: {enabled: true, bits: %d, clip: 1, scale: 65536, max_weight: 1000}\n", bits)
 	}
 	b.WriteString("tee:\n  aggregator: simulated\n")
 	if len(measurements) > 0 {
@@ -107,25 +108,25 @@ func (f *treeFed) startAgg(ctx context.Context, name string, lis net.Listener, p
 	})
 }
 
-// syntheticUpdate is participant name's update of round r: in round 1
-// (the feature-statistics round, always float32) dyadic values whose
-// weighted sums are exact in float64, so that round 1 is bit for bit the
-// same however it is summed; in round 2 seeded pseudo-random values (zero
-// on the statistics), quantised when fixed.
-func syntheticUpdate(t *testing.T, spec model.Spec, name string, r uint64, fp *confedv1.FixedPoint) []byte {
+// syntheticUpdate is participant name's update of round r: in the
+// feature-statistics round (from the initial model, always float32) dyadic
+// values whose weighted sums are exact in float64, so that the round is bit
+// for bit the same however it is summed; later, seeded pseudo-random values
+// (zero on the statistics), quantised when fixed.
+func syntheticUpdate(t *testing.T, spec model.Spec, name string, r uint64, stats bool, fp *confedv1.FixedPoint) []byte {
 	t.Helper()
 	flat := make([]float32, spec.NumParams())
 	k := int(name[1] - '0')
-	stats := statRanges(spec)
+	isStat := statRanges(spec)
 	rng := rand.New(rand.NewPCG(uint64(k), r))
 	for i := range flat {
-		if r == 1 {
+		if stats {
 			flat[i] = float32((i*7+k*13)%17+1) / 64
-		} else if !stats(i) {
+		} else if !isStat(i) {
 			flat[i] = float32(rng.Float64() - 0.5)
 		}
 	}
-	if r == 1 || fp == nil {
+	if stats || fp == nil {
 		m, err := model.FromFlat(spec, flat)
 		if err != nil {
 			t.Fatal(err)
@@ -133,14 +134,24 @@ func syntheticUpdate(t *testing.T, spec model.Spec, name string, r uint64, fp *c
 		return model.EncodeSafetensors(m)
 	}
 	p := fixedpoint.FromWire(fp.GetBits(), fp.GetClip(), fp.GetScale(), fp.GetMaxWeight(), fp.GetMaxParticipants())
-	q := make([]uint32, len(flat))
 	var seed [32]byte
 	seed[0] = byte(k)
-	if err := fixedpoint.Quantise32(q, flat, treeWeights[name], p, rand.NewChaCha8(seed)); err != nil {
-		t.Fatal(err)
+	dtype, data := model.U32, []byte(nil)
+	if p.Bits == 64 {
+		q := make([]uint64, len(flat))
+		if err := fixedpoint.Quantise64(q, flat, treeWeights[name], p, rand.NewChaCha8(seed)); err != nil {
+			t.Fatal(err)
+		}
+		dtype, data = model.U64, fixedpoint.Encode64(q)
+	} else {
+		q := make([]uint32, len(flat))
+		if err := fixedpoint.Quantise32(q, flat, treeWeights[name], p, rand.NewChaCha8(seed)); err != nil {
+			t.Fatal(err)
+		}
+		data = fixedpoint.Encode32(q)
 	}
 	var buf bytes.Buffer
-	if _, err := model.WriteRawSafetensors(&buf, spec, model.U32, fixedpoint.Encode32(q)); err != nil {
+	if _, err := model.WriteRawSafetensors(&buf, spec, dtype, data); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -194,7 +205,7 @@ func (f *treeFed) runSynthetic(ctx context.Context, t *testing.T, name string, s
 			continue
 		}
 		done[task.GetRound()] = true
-		enc := syntheticUpdate(t, spec, name, task.GetRound(), task.GetParams().GetFixedPoint())
+		enc := syntheticUpdate(t, spec, name, task.GetRound(), task.GetGlobalRound() == 0, task.GetParams().GetFixedPoint())
 		u := rawUpload(task.GetRound(), task.GetGlobalModelSha256(), enc, uint64(len(enc)), 4096)
 		u.header.NumExamples = treeWeights[name]
 		ac := confedv1.NewAggregatorClient(f.dialAs(t, pki.RoleParticipant, name, task.GetAggregatorAddress(), pki.RoleAggregator))
@@ -251,8 +262,8 @@ type treeRun struct {
 }
 
 // runTree runs a federation to its end and returns what it published.
-func runTree(t *testing.T, fixed, tree bool) treeRun {
-	f := newTreeFed(t, func(f *treeFed) string { return treeYAML(f, fixed, tree) })
+func runTree(t *testing.T, bits int, tree bool) treeRun {
+	f := newTreeFed(t, func(f *treeFed) string { return treeYAML(f, bits, tree) })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); f.wg.Wait() }()
 	f.startCoordinator(ctx, f.coordLis)
@@ -314,7 +325,8 @@ func ulp32(v float32) float64 {
 
 // TestHierarchicalMatchesSingleAggregator runs the same synthetic updates
 // through one aggregator and through a root with two leaves. In fixed point
-// the published models are identical, bit for bit, in every round. In float
+// (32- and 64-bit rings) the published models are identical, bit for bit,
+// in every round. In float
 // mode round 1 (exact dyadic sums) is identical and round 2 agrees within
 // one float32 ulp per parameter: the root adds the leaves' float64 sums,
 // (Σ_a) + (Σ_b), where one aggregator adds the four weighted updates in
@@ -322,11 +334,12 @@ func ulp32(v float32) float64 {
 // can move a parameter to the adjacent float32.
 func TestHierarchicalMatchesSingleAggregator(t *testing.T) {
 	t.Parallel()
-	for _, fixed := range []bool{true, false} {
-		name := map[bool]string{true: "fixed", false: "float"}[fixed]
+	for _, bits := range []int{32, 64, 0} {
+		name := map[int]string{32: "fixed32", 64: "fixed64", 0: "float"}[bits]
+		fixed := bits != 0
 		t.Run(name, func(t *testing.T) {
-			single := runTree(t, fixed, false)
-			tree := runTree(t, fixed, true)
+			single := runTree(t, bits, false)
+			tree := runTree(t, bits, true)
 			for r := uint64(1); r <= 2; r++ {
 				a, b := single.flat[r], tree.flat[r]
 				if a == nil || b == nil {
@@ -386,12 +399,15 @@ func checkTreeRecords(t *testing.T, run treeRun) {
 // TestRootRefusesLeafFailingPolicy runs a tree in which leaf-b's evidence
 // carries a measurement that the coordinator's policy allows but the root's
 // aggregator policy does not: the root refuses leaf-b's attested connection,
-// and the round fails with the reason in its ledger record.
+// and the round fails with the reason in its ledger record, reported by
+// the root ("the root aggregator refused leaf ...") or by leaf-b ("refused
+// by server ..."), whichever tells the coordinator first (or by leaf-a,
+// whose partial the root then refuses with that reason).
 func TestRootRefusesLeafFailingPolicy(t *testing.T) {
 	t.Parallel()
 	good, bad := sha256.Sum256([]byte("good aggregator")), sha256.Sum256([]byte("tampered aggregator"))
 	hexGood, hexBad := hex.EncodeToString(good[:]), hex.EncodeToString(bad[:])
-	f := newTreeFed(t, func(f *treeFed) string { return treeYAML(f, true, true, hexGood, hexBad) })
+	f := newTreeFed(t, func(f *treeFed) string { return treeYAML(f, 32, true, hexGood, hexBad) })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); f.wg.Wait() }()
 	issuer := func(m [32]byte) tee.Issuer {
@@ -415,11 +431,13 @@ func TestRootRefusesLeafFailingPolicy(t *testing.T) {
 		reason = st.GetReason()
 		return st.GetState() == confedv1.RoundState_ROUND_STATE_FAILED, saw
 	})
-	for _, want := range []string{`leaf aggregator "leaf-b"`, "to the root aggregator", "refused by server", hexBad, "is not in the allowed list"} {
-		if !strings.Contains(reason, want) {
-			t.Errorf("round 1 failed with reason %q, want it to contain %q", reason, want)
-		}
+	byRoot := strings.Contains(reason, `the root aggregator refused leaf "leaf-b": attestation refused: `)
+	byLeaf := strings.HasPrefix(reason, `leaf aggregator "leaf-b": sending the partial aggregate of round 1 to the root aggregator`) &&
+		strings.Contains(reason, "refused by server")
+	if (!byRoot && !byLeaf) || !strings.Contains(reason, hexBad+" is not in the allowed list") {
+		t.Errorf("round 1 failed with reason %q, want the root's refusal of leaf-b's measurement %s", reason, hexBad)
 	}
+	t.Logf("round 1 failed: %s", reason)
 	var recorded bool
 	for _, e := range f.ledgerEntries(t, op) {
 		rec, err := ledger.Parse(e.Canonical)
@@ -432,5 +450,15 @@ func TestRootRefusesLeafFailingPolicy(t *testing.T) {
 	}
 	if !recorded {
 		t.Errorf("the ledger has no failed record of round 1 with reason %q", reason)
+	}
+	// The root gave up on round 1 as soon as it refused leaf-b, so it takes
+	// round 2 in time (not failing it by aggregator_ready_timeout), and
+	// round 2 fails for leaf-b again.
+	eventually(t, time.Minute, "round 2 fails", func() (bool, string) {
+		st, saw := roundOf(ctx, op, 2)
+		return st.GetState() == confedv1.RoundState_ROUND_STATE_FAILED, saw
+	})
+	if st, _ := roundOf(ctx, op, 2); !strings.Contains(st.GetReason(), `"leaf-b"`) || !strings.Contains(st.GetReason(), hexBad) {
+		t.Errorf("round 2 failed with reason %q, want leaf-b's refusal again", st.GetReason())
 	}
 }

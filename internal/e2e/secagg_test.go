@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/confed/confed/internal/fixedpoint"
 	"github.com/confed/confed/internal/heartdisease"
@@ -120,6 +122,9 @@ const (
 	// dropAfterInput: its masked input is included, then it vanishes before
 	// the consistency stage.
 	dropAfterInput
+	// dropSilent: it stays connected to the coordinator but never opens
+	// its stream: the advertise stage ends at its timeout.
+	dropSilent
 )
 
 // dropper is a participant driven by the test instead of a daemon: it sends
@@ -174,6 +179,17 @@ func (d *dropper) run(ctx context.Context, t *testing.T) error {
 				return fmt.Errorf("statistics round: %v %v", resp, err)
 			}
 			continue
+		}
+		if d.stage == dropSilent {
+			return nil
+		}
+		if d.stage == dropAfterInput {
+			// A plain update is refused in a masked round, before any data.
+			up := honestUpload(task.GetRound(), task.GetGlobalModelSha256(), filled(t, lrSpec(t), 0), 1<<20)
+			_, err := up.send(ctx, confedv1.NewAggregatorClient(d.aggs[1]), d.name)
+			if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "updates must be masked") {
+				return fmt.Errorf("plain update in a masked round: %v, want FailedPrecondition", err)
+			}
 		}
 		return d.session(ctx, t, task)
 	}
@@ -268,17 +284,27 @@ func startDroppers(ctx context.Context, t *testing.T, ds ...*dropper) <-chan err
 }
 
 // TestSecAggDropoutStillPublishes: one of four participants drops out
-// after sharing its keys; the three others are enough for t = 3, so the
-// aggregator reconstructs the dropout's mask key, removes its pairwise
-// masks and the round publishes the survivors' mean.
+// after sharing its keys (the aggregator reconstructs its mask key and
+// removes its pairwise masks), or never opens its stream (the advertise
+// stage ends at its timeout); the three others are enough for t = 3, and
+// the round publishes the survivors' mean.
 func TestSecAggDropoutStillPublishes(t *testing.T) {
 	t.Parallel()
+	for name, stage := range map[string]dropStage{"after share keys": dropAfterShareKeys, "silent": dropSilent} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testDropout(t, stage)
+		})
+	}
+}
+
+func testDropout(t *testing.T, stage dropStage) {
 	hs := []heartdisease.Hospital{heartdisease.Hospitals[0], heartdisease.Hospitals[1], heartdisease.Hospitals[3]}
 	names := append(hospitalNames(hs), "dropper")
 	f := newFed(t, hs, secAggConfig(names, 2, "secagg+", "10s"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); f.wg.Wait() }()
-	d := f.newDropper(t, "dropper", dropAfterShareKeys)
+	d := f.newDropper(t, "dropper", stage)
 	f.startCoordinator(ctx, f.coordLis)
 	f.startAggregator(ctx)
 	dropped := startDroppers(ctx, t, d)

@@ -17,7 +17,7 @@
 // the client certificate), [Opener.Open] for each chunk and [Opener.Finish]
 // at the end of the stream.
 //
-// # Suite: MLKEM768-X25519 (X-Wing), HKDF-SHA256, AES-256-GCM
+// # Suite: MLKEM768-X25519 (X-Wing), HKDF-SHA256, AES-256-GCM (exported key)
 //
 // The KEM is the hybrid ML-KEM-768 + X25519 ("X-Wing", HPKE KEM 0x647a,
 // draft-ietf-hpke-pq) rather than DHKEM(X25519, HKDF-SHA256):
@@ -49,15 +49,36 @@
 //
 // A stream (one submission of one update) uses a single HPKE context: the
 // sender encapsulates once ([NewSealer]), the encapsulated key travels once
-// in the stream header, and every chunk is [hpke.Sender.Seal]ed under that
-// context. Compared with single-shot HPKE per chunk this costs one KEM
+// in the stream header, and every chunk is sealed with a key derived from
+// that context. Compared with single-shot HPKE per chunk this costs one KEM
 // operation per update instead of one per chunk, 16 bytes per chunk instead
-// of 16+1120, and it gives ordering for free: HPKE derives each chunk's
-// nonce from the context's sequence number, so a reordered, repeated or
-// dropped chunk cannot authenticate. The chunk sequence number is bound in
-// the AAD anyway (explicit is better than implicit, and the check is made
-// before decryption so that the error says what happened), as is the
-// final-chunk flag, so that truncation is detected.
+// of 16+1120, and it gives ordering for free: each chunk's nonce is derived
+// from its sequence number, so a reordered, repeated or dropped chunk
+// cannot authenticate. The chunk sequence number is bound in the AAD anyway
+// (explicit is better than implicit, and the check is made before
+// decryption so that the error says what happened), as is the final-chunk
+// flag, so that truncation is detected.
+//
+// # Chunk AEAD (version 2): AES-256-GCM under an exported key
+//
+// The HPKE context is export-only (AEAD id 0xFFFF, RFC 9180 section 5.3).
+// Both ends derive from it
+//
+//	key  = Export("confed/v2/sealed-update/chunk-key", 32)
+//	base = Export("confed/v2/sealed-update/chunk-nonce", 12)
+//
+// and chunk seq is AES-256-GCM under key, with nonce base ⊕ seq (seq
+// big-endian in the last 8 bytes) and the AAD below: the same construction
+// as HPKE's own AEAD (RFC 9180 section 5.2, key and base nonce from the key
+// schedule), with the key taken from the exporter instead, as Oblivious
+// HTTP (RFC 9458 section 4.4) does for its responses. The exporter outputs
+// are pseudorandom and independent of each other and of the key
+// confirmation (different exporter contexts). What this buys: crypto/hpke's
+// Seal and Open return a new buffer per call, 1 MiB per chunk, while
+// crypto/cipher's AEAD writes into the caller's, so [Sealer.SealTo] and
+// [Opener.OpenTo] seal and open a stream without allocating (in place, for
+// the aggregator). Version 1 headers (HPKE's AES-256-GCM per chunk) are
+// refused with [ErrUnsupportedSuite].
 //
 // # Bindings
 //
@@ -87,13 +108,13 @@
 // # Wire format
 //
 // Stream header ([Sealer.Header], the header argument of [NewOpener]),
-// version 1, big-endian integers:
+// version 2, big-endian integers:
 //
 //	offset  size  field
-//	0       1     version = 0x01
+//	0       1     version = 0x02
 //	1       2     kem_id  = 0x647a (MLKEM768-X25519)
 //	3       2     kdf_id  = 0x0001 (HKDF-SHA256)
-//	5       2     aead_id = 0x0002 (AES-256-GCM)
+//	5       2     aead_id = 0xffff (export-only; chunks: AES-256-GCM)
 //	7       8     round
 //	15      1+F   federation, 1-byte length then bytes (1..255)
 //	.       1+M   aggregator measurement, 1-byte length then bytes (1..255)
@@ -114,7 +135,7 @@
 // Chunk: the AEAD ciphertext of the plaintext chunk, [Overhead] = 16 bytes
 // longer (the GCM tag). Its sequence number and final-chunk flag travel
 // beside it in the protocol message; they are authenticated through the AAD
-// and the HPKE nonce. A final chunk may be empty (16 bytes on the wire), so
+// and the nonce. A final chunk may be empty (16 bytes on the wire), so
 // a sender that learns the end of its input only at EOF can close the
 // stream with Seal(n, nil, true).
 //
@@ -156,7 +177,7 @@
 // from it refuse further use. It cannot overwrite the expanded ML-KEM-768
 // decapsulation key or the X25519 scalar inside crypto/mlkem and
 // crypto/ecdh (no API exposes them), nor the AES-GCM key schedules of
-// per-stream HPKE contexts, nor copies that the runtime may have left on
+// per-stream chunk AEADs, nor copies that the runtime may have left on
 // stacks, in registers or in freed heap memory. Those are reclaimed by the
 // garbage collector but not wiped. Go 1.26's runtime/secret (behind
 // GOEXPERIMENT=runtimesecret, linux/amd64 and arm64 only) can erase such

@@ -13,8 +13,8 @@ import (
 type Opener struct {
 	mu   sync.Mutex
 	key  *RoundKey
-	r    *hpke.Recipient // nil once the stream is over
-	aad  []byte          // AAD prefix, with spare capacity for seq and last
+	c    *chunkAEAD // nil once the stream is over
+	aad  []byte     // AAD prefix, with spare capacity for seq and last
 	next uint64
 	done bool  // the final chunk was accepted
 	err  error // first refusal; sticky
@@ -63,22 +63,34 @@ func NewOpener(key *RoundKey, header []byte, ctx Context) (*Opener, error) {
 	if subtle.ConstantTimeCompare(confirm, h.confirm) != 1 {
 		return nil, ErrKeyMismatch
 	}
+	c, err := newChunkAEAD(r.Export)
+	if err != nil {
+		return nil, err
+	}
 	if err := key.remember(h.enc); err != nil {
 		return nil, err
 	}
-	return &Opener{key: key, r: r, aad: ctx.aadPrefix()}, nil
+	return &Opener{key: key, c: c, aad: ctx.aadPrefix()}, nil
 }
 
 // Open authenticates and decrypts chunk seq, which must be the next one;
 // last is the final-chunk flag that travelled with it. The first refusal
 // ends the stream: every later call returns ErrStreamFailed wrapping it.
 func (o *Opener) Open(seq uint64, ciphertext []byte, last bool) ([]byte, error) {
+	return o.OpenTo(nil, seq, ciphertext, last)
+}
+
+// OpenTo is Open appending the plaintext to dst. With dst =
+// ciphertext[:0] the chunk is opened in place, in the ciphertext's own
+// buffer; nothing of the plaintext is written unless the chunk
+// authenticates (a refused chunk leaves that buffer's contents undefined).
+func (o *Opener) OpenTo(dst []byte, seq uint64, ciphertext []byte, last bool) ([]byte, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStreamFailed, o.err)
 	}
-	pt, err := o.open(seq, ciphertext, last)
+	pt, err := o.open(dst, seq, ciphertext, last)
 	if err != nil {
 		o.fail(err)
 		return nil, err
@@ -86,7 +98,7 @@ func (o *Opener) Open(seq uint64, ciphertext []byte, last bool) ([]byte, error) 
 	return pt, nil
 }
 
-func (o *Opener) open(seq uint64, ciphertext []byte, last bool) ([]byte, error) {
+func (o *Opener) open(dst []byte, seq uint64, ciphertext []byte, last bool) ([]byte, error) {
 	switch {
 	case o.key.Destroyed():
 		return nil, ErrKeyDestroyed
@@ -101,27 +113,27 @@ func (o *Opener) open(seq uint64, ciphertext []byte, last bool) ([]byte, error) 
 	case len(ciphertext) < Overhead:
 		return nil, fmt.Errorf("%w: chunk %d has %d bytes, shorter than the %d-byte tag", ErrTampered, seq, len(ciphertext), Overhead)
 	}
-	pt, err := o.r.Open(appendAAD(o.aad, seq, last), ciphertext)
+	pt, err := o.c.open(dst, seq, ciphertext, appendAAD(o.aad, seq, last))
 	if err != nil {
 		return nil, fmt.Errorf("%w: chunk %d (last=%t): modified, from another stream, or with a wrong final-chunk flag", ErrTampered, seq, last)
 	}
 	o.next++
 	if last {
 		o.done = true
-		o.r = nil
+		o.c = nil
 	}
 	return pt, nil
 }
 
-// fail records the first refusal and drops the HPKE context.
+// fail records the first refusal and drops the chunk key.
 func (o *Opener) fail(err error) {
 	o.err = err
-	o.r = nil
+	o.c = nil
 }
 
 // Finish reports whether the stream ended properly: its final chunk was
 // accepted and nothing was refused. It refuses a truncated stream with
-// ErrTruncated. Finish drops the stream's HPKE context.
+// ErrTruncated. Finish drops the stream's chunk key.
 func (o *Opener) Finish() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -10,14 +10,23 @@ import (
 // Suite and format constants.
 const (
 	// Version is the stream header version written by this package.
-	Version = 1
+	// Version 1 sealed chunks with the HPKE context's own AES-256-GCM
+	// (crypto/hpke's Seal and Open, a fresh output buffer per chunk);
+	// version 2 uses an export-only context and seals chunks with
+	// AES-256-GCM under an exported key (see the package documentation).
+	Version = 2
 
 	// KEMID is HPKE's identifier of MLKEM768-X25519 (X-Wing).
 	KEMID = 0x647a
 	// KDFID is HPKE's identifier of HKDF-SHA256.
 	KDFID = 0x0001
-	// AEADID is HPKE's identifier of AES-256-GCM.
-	AEADID = 0x0002
+	// AEADID is HPKE's identifier of the export-only AEAD: the HPKE
+	// context itself seals nothing; the chunks are AES-256-GCM under a key
+	// exported from it (ChunkAEAD).
+	AEADID = 0xFFFF
+	// ChunkAEAD names the chunks' AEAD: AES-256-GCM, key and base nonce
+	// exported from the stream's HPKE context.
+	ChunkAEAD = "AES-256-GCM"
 
 	// PublicKeySize is the size of [RoundKey.PublicKey]: an ML-KEM-768
 	// encapsulation key (1184 bytes) followed by an X25519 public key.
@@ -58,6 +67,9 @@ const (
 	labelInfo    = "confed/v1/sealed-update/info"
 	labelAAD     = "confed/v1/sealed-update/chunk"
 	labelConfirm = "confed/v1/sealed-update/key-confirmation"
+	// The chunk AEAD's key and base nonce (version 2).
+	labelChunkKey   = "confed/v2/sealed-update/chunk-key"
+	labelChunkNonce = "confed/v2/sealed-update/chunk-nonce"
 )
 
 // Errors. Every refusal wraps one of them (a sticky stream failure wraps
@@ -149,7 +161,7 @@ func (c Context) validate() error {
 	return check("participant", len(c.Participant))
 }
 
-func suite() (hpke.KDF, hpke.AEAD) { return hpke.HKDFSHA256(), hpke.AES256GCM() }
+func suite() (hpke.KDF, hpke.AEAD) { return hpke.HKDFSHA256(), hpke.ExportOnly() }
 
 func appendPart(b, p []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(len(p)))

@@ -311,7 +311,13 @@ func TestNewOpenerRefusals(t *testing.T) {
 		{"truncated header", func(t *testing.T) []byte { h := honest(t, key.PublicKey(), ctx); return h[:len(h)-1] }, key, ctx, ErrMalformedHeader},
 		{"trailing byte", func(t *testing.T) []byte { return append(honest(t, key.PublicKey(), ctx), 0) }, key, ctx, ErrMalformedHeader},
 		{"empty header", func(*testing.T) []byte { return nil }, key, ctx, ErrMalformedHeader},
-		{"version 2", func(t *testing.T) []byte { h := honest(t, key.PublicKey(), ctx); h[0] = 2; return h }, key, ctx, ErrUnsupportedSuite},
+		{"version 1 (HPKE's own AEAD per chunk)", func(t *testing.T) []byte { h := honest(t, key.PublicKey(), ctx); h[0] = 1; return h }, key, ctx, ErrUnsupportedSuite},
+		{"version 3", func(t *testing.T) []byte { h := honest(t, key.PublicKey(), ctx); h[0] = 3; return h }, key, ctx, ErrUnsupportedSuite},
+		{"AES-256-GCM as HPKE's AEAD", func(t *testing.T) []byte {
+			h := honest(t, key.PublicKey(), ctx)
+			binary.BigEndian.PutUint16(h[5:], 0x0002)
+			return h
+		}, key, ctx, ErrUnsupportedSuite},
 		{"DHKEM(X25519) suite", func(t *testing.T) []byte {
 			h := honest(t, key.PublicKey(), ctx)
 			binary.BigEndian.PutUint16(h[1:], 0x0020)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hpke"
 	"fmt"
+	"math"
 	"sync"
 )
 
@@ -12,7 +13,7 @@ import (
 // must never be used twice.
 type Sealer struct {
 	mu     sync.Mutex
-	s      *hpke.Sender
+	c      *chunkAEAD // nil once the final chunk is sealed
 	header []byte
 	aad    []byte // AAD prefix, with spare capacity for seq and last
 	next   uint64
@@ -44,8 +45,12 @@ func NewSealer(pub []byte, ctx Context) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: deriving key confirmation: %w", err)
 	}
+	c, err := newChunkAEAD(s.Export)
+	if err != nil {
+		return nil, err
+	}
 	return &Sealer{
-		s:      s,
+		c:      c,
 		header: ctx.marshalHeader(enc, confirm),
 		aad:    ctx.aadPrefix(),
 	}, nil
@@ -59,6 +64,13 @@ func (s *Sealer) Header() []byte { return bytes.Clone(s.header) }
 // last one has last set, may be empty, and ends the stream. The result is
 // len(plaintext)+Overhead bytes.
 func (s *Sealer) Seal(seq uint64, plaintext []byte, last bool) ([]byte, error) {
+	return s.SealTo(nil, seq, plaintext, last)
+}
+
+// SealTo is Seal appending the sealed chunk to dst, for a sender that
+// reuses its buffers. dst must not overlap plaintext unless it is
+// plaintext[:0] with room for Overhead more bytes.
+func (s *Sealer) SealTo(dst []byte, seq uint64, plaintext []byte, last bool) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -70,15 +82,14 @@ func (s *Sealer) Seal(seq uint64, plaintext []byte, last bool) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrChunkTooLarge, len(plaintext), MaxPlaintextChunk)
 	case len(plaintext) == 0 && !last:
 		return nil, fmt.Errorf("%w: chunk %d", ErrEmptyChunk, seq)
+	case seq == math.MaxUint64:
+		return nil, fmt.Errorf("%w: sequence numbers exhausted", ErrChunkTooLarge)
 	}
-	ct, err := s.s.Seal(appendAAD(s.aad, seq, last), plaintext)
-	if err != nil {
-		return nil, fmt.Errorf("seal: sealing chunk %d: %w", seq, err)
-	}
+	ct := s.c.seal(dst, seq, plaintext, appendAAD(s.aad, seq, last))
 	s.next++
 	if last {
 		s.done = true
-		s.s = nil // drop the context: nothing more may be sealed
+		s.c = nil // drop the key: nothing more may be sealed
 	}
 	return ct, nil
 }

@@ -28,6 +28,14 @@
 // survivor reveals, per neighbour, the share of b (if the neighbour's input
 // arrived) or of the key (if it dropped), never both.
 //
+// Session.Build turns a round's wire parameters (confedv1.SecAggParams:
+// seed, roster certificates, threshold, degree) into the Config every party
+// derives identically, verifying each certificate against the federation
+// CA. The federation runs the server in the aggregator
+// (aggregator/secagg*.go) and a client in each participant daemon
+// (participant/secagg.go).
+//
 // docs/secure-aggregation.md describes the protocol, what each party
-// learns, and how to choose the threshold and the neighbour degree.
+// learns, how the federation runs it, and how to choose the threshold and
+// the neighbour degree.
 package secagg

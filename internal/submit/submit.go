@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 
 	"google.golang.org/grpc"
@@ -16,7 +17,7 @@ import (
 	"github.com/confed/confed/internal/atls"
 	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/seal"
-	"github.com/confed/confed/internal/stream"
+	"github.com/confed/confed/internal/seal/sealwire"
 	"github.com/confed/confed/internal/tee"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
@@ -54,7 +55,10 @@ func (d Dial) Connect() (*grpc.ClientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return grpc.NewClient(d.Address, grpc.WithTransportCredentials(creds))
+	// sealwire.Codec: gRPC's proto codec, except that sealed chunks sent
+	// with SendSealedStream are not copied.
+	return grpc.NewClient(d.Address, grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(sealwire.Codec{})))
 }
 
 // Sealer seals to the round key that the attested aggregator at the other
@@ -79,35 +83,83 @@ func Sealer(ctx context.Context, federation string, round uint64, participant st
 }
 
 // SendSealed reads r to the end and sends it as sealed chunks of chunkSize
-// bytes; one chunk is held back so that the last is marked as such. An io.EOF
-// from send (the aggregator answered early) ends the stream without error:
-// the caller's CloseAndRecv says why.
+// bytes; the last chunk is marked as such (an empty input is one empty final
+// chunk). An io.EOF from send (the aggregator answered early) ends the
+// stream without error: the caller's CloseAndRecv says why. Every chunk is
+// sealed into a new buffer, since send may keep the message; see
+// SendSealedStream for the path that reuses them.
 func SendSealed(r io.Reader, chunkSize int, s *seal.Sealer, send func(*confedv1.SubmitUpdateRequest) error) error {
-	var held []byte
-	var seq uint64
-	flush := func(last bool) error {
-		ct, err := s.Seal(seq, held, last)
+	return eofIsAnswer(readChunks(r, chunkSize, func(seq uint64, plain []byte, last bool) error {
+		ct, err := s.Seal(seq, plain, last)
 		if err != nil {
 			return err
 		}
-		msg := &confedv1.SealedChunk{Seq: seq, Ciphertext: ct, Last: last}
-		seq++
-		return send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_SealedChunk{SealedChunk: msg}})
-	}
-	_, err := stream.Send(r, chunkSize, func(c *confedv1.Chunk) error {
-		if held != nil {
-			if err := flush(false); err != nil {
-				return err
-			}
+		return send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_SealedChunk{
+			SealedChunk: &confedv1.SealedChunk{Seq: seq, Ciphertext: ct, Last: last}}})
+	}))
+}
+
+// SendSealedStream is SendSealed through a stream's SendMsg (the
+// SubmitUpdate client stream's): each chunk is sealed into a buffer of a
+// small pool and sent as a sealwire.Outgoing, which the connection's codec
+// (Dial.Connect sets sealwire.Codec) hands to the transport without a copy
+// and returns to the pool once written. On a connection without that codec
+// it still works, with gRPC's copy and a new buffer per chunk.
+func SendSealedStream(r io.Reader, chunkSize int, s *seal.Sealer, sendMsg func(any) error) error {
+	pool := sealedBuffers
+	return eofIsAnswer(readChunks(r, chunkSize, func(seq uint64, plain []byte, last bool) error {
+		buf := pool.Get(len(plain) + seal.Overhead)
+		ct, err := s.SealTo((*buf)[:0], seq, plain, last)
+		if err != nil {
+			return err
 		}
-		held = append(held[:0], c.GetData()...)
-		return nil
-	})
-	if err == nil {
-		err = flush(true)
-	}
+		*buf = ct
+		return sendMsg(sealwire.NewOutgoing(seq, buf, last, pool))
+	}))
+}
+
+// sealedBuffers and plainBuffers keep the chunk buffers of past streams for
+// the next ones (a few MiB at most).
+var (
+	sealedBuffers = sealwire.NewPool(8)
+	plainBuffers  = sealwire.NewPool(4)
+)
+
+// eofIsAnswer maps the io.EOF with which gRPC's Send reports a stream the
+// server has already answered to nil.
+func eofIsAnswer(err error) error {
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
 	return err
+}
+
+// readChunks reads r to the end in chunks of chunkSize bytes, reading one
+// chunk ahead so that the last one is known as such, and calls emit for
+// each. The plaintext passed to emit is reused after it returns.
+func readChunks(r io.Reader, chunkSize int, emit func(seq uint64, plain []byte, last bool) error) error {
+	if chunkSize <= 0 || chunkSize > seal.MaxPlaintextChunk {
+		return fmt.Errorf("chunk size %d out of range (1..%d)", chunkSize, seal.MaxPlaintextChunk)
+	}
+	b1, b2 := plainBuffers.Get(chunkSize), plainBuffers.Get(chunkSize)
+	defer plainBuffers.Put(b1)
+	defer plainBuffers.Put(b2)
+	cur, next := *b1, *b2
+	n, err := io.ReadFull(r, cur)
+	for seq := uint64(0); ; seq++ {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return emit(seq, cur[:n], true)
+		}
+		if err != nil {
+			return fmt.Errorf("reading chunk %d: %w", seq, err)
+		}
+		m, err2 := io.ReadFull(r, next)
+		if m == 0 && errors.Is(err2, io.EOF) {
+			return emit(seq, cur, true)
+		}
+		if err := emit(seq, cur, false); err != nil {
+			return fmt.Errorf("sending chunk %d: %w", seq, err)
+		}
+		cur, next, n, err = next, cur, m, err2
+	}
 }

@@ -65,8 +65,8 @@ func TestPlatformPolicyUnknownKeyRefused(t *testing.T) {
 func TestPlatformIssuers(t *testing.T) {
 	for kind, want := range map[string]string{
 		tee.KindMAA:   "Azure Attestation service",
-		tee.KindNVGPU: "no GPU issuer",
-		tee.KindCCA:   "arm-cca",
+		tee.KindNVGPU: "not a CPU TEE",
+		tee.KindCCA:   "arm-cca is verification-only",
 	} {
 		if _, err := Issuer(kind, tee.Options{}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", kind, err, want)

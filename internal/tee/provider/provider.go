@@ -167,6 +167,9 @@ func SimulatedVerifier(opts tee.Options) (tee.Verifier, error) {
 // why it cannot be used here (insecure mode not enabled, hardware missing,
 // unsupported build).
 func Issuer(kind string, opts tee.Options) (tee.Issuer, error) {
+	if err := CheckKind(kind, Run); err != nil && known(kind) {
+		return nil, err
+	}
 	switch kind {
 	case tee.KindSimulated, "simulated":
 		return simulated.NewIssuer(opts)
@@ -178,10 +181,6 @@ func Issuer(kind string, opts tee.Options) (tee.Issuer, error) {
 		return sgx.NewIssuer()
 	case tee.KindNitro:
 		return nitro.NewIssuer()
-	case tee.KindMAA:
-		return nil, maa.ErrNoIssuer
-	case tee.KindNVGPU:
-		return nil, errors.New("nvidia-gpu: GPU evidence is collected by the NVIDIA driver next to a CPU TEE's evidence, not issued on its own: this build has no GPU issuer")
 	}
 	return nil, tee.ErrUnsupported(kind)
 }

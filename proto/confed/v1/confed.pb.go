@@ -2886,7 +2886,11 @@ type RoundStatus struct {
 	Events []*RoundEvent `protobuf:"bytes,13,rep,name=events,proto3" json:"events,omitempty"`
 	// privacy is the differential-privacy budget of the round (unset when
 	// the federation runs without DP).
-	Privacy       *PrivacySpent `protobuf:"bytes,20,opt,name=privacy,proto3" json:"privacy,omitempty"`
+	Privacy *PrivacySpent `protobuf:"bytes,20,opt,name=privacy,proto3" json:"privacy,omitempty"`
+	// finished_at is when the round became terminal: its model was published
+	// (after aggregation) or it failed. Unset while it runs; closed_at is the
+	// end of collection only.
+	FinishedAt    *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3015,6 +3019,13 @@ func (x *RoundStatus) GetEvents() []*RoundEvent {
 func (x *RoundStatus) GetPrivacy() *PrivacySpent {
 	if x != nil {
 		return x.Privacy
+	}
+	return nil
+}
+
+func (x *RoundStatus) GetFinishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishedAt
 	}
 	return nil
 }
@@ -3949,7 +3960,7 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xed\x04\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xaa\x05\n" +
 	"\vRoundStatus\x12\x14\n" +
 	"\x05round\x18\x01 \x01(\x04R\x05round\x12+\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x15.confed.v1.RoundStateR\x05state\x12\x16\n" +
@@ -3965,7 +3976,9 @@ const file_confed_v1_confed_proto_rawDesc = "" +
 	"\x10min_participants\x18\v \x01(\rR\x0fminParticipants\x123\n" +
 	"\x15expected_participants\x18\f \x03(\tR\x14expectedParticipants\x12-\n" +
 	"\x06events\x18\r \x03(\v2\x15.confed.v1.RoundEventR\x06events\x121\n" +
-	"\aprivacy\x18\x14 \x01(\v2\x17.confed.v1.PrivacySpentR\aprivacy\"\x86\x01\n" +
+	"\aprivacy\x18\x14 \x01(\v2\x17.confed.v1.PrivacySpentR\aprivacy\x12;\n" +
+	"\vfinished_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishedAt\"\x86\x01\n" +
 	"\n" +
 	"RoundEvent\x12 \n" +
 	"\vparticipant\x18\x01 \x01(\tR\vparticipant\x12\x12\n" +
@@ -4175,46 +4188,47 @@ var file_confed_v1_confed_proto_depIdxs = []int32{
 	38, // 37: confed.v1.RoundStatus.submissions:type_name -> confed.v1.SubmissionStatus
 	40, // 38: confed.v1.RoundStatus.events:type_name -> confed.v1.RoundEvent
 	50, // 39: confed.v1.RoundStatus.privacy:type_name -> confed.v1.PrivacySpent
-	54, // 40: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
-	39, // 41: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
-	48, // 42: confed.v1.PrivacyParams.adaptive:type_name -> confed.v1.AdaptiveClipping
-	10, // 43: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
-	12, // 44: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
-	14, // 45: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	17, // 46: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
-	19, // 47: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
-	24, // 48: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
-	26, // 49: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
-	28, // 50: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
-	30, // 51: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
-	32, // 52: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
-	36, // 53: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
-	41, // 54: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
-	43, // 55: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
-	44, // 56: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
-	46, // 57: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
-	14, // 58: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
-	11, // 59: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
-	13, // 60: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
-	16, // 61: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
-	18, // 62: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
-	23, // 63: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
-	25, // 64: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
-	27, // 65: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
-	29, // 66: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
-	31, // 67: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
-	33, // 68: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
-	37, // 69: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
-	42, // 70: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
-	39, // 71: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
-	45, // 72: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
-	42, // 73: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
-	16, // 74: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
-	59, // [59:75] is the sub-list for method output_type
-	43, // [43:59] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	54, // 40: confed.v1.RoundStatus.finished_at:type_name -> google.protobuf.Timestamp
+	54, // 41: confed.v1.RoundEvent.at:type_name -> google.protobuf.Timestamp
+	39, // 42: confed.v1.ListRoundsResponse.rounds:type_name -> confed.v1.RoundStatus
+	48, // 43: confed.v1.PrivacyParams.adaptive:type_name -> confed.v1.AdaptiveClipping
+	10, // 44: confed.v1.Federation.Join:input_type -> confed.v1.JoinRequest
+	12, // 45: confed.v1.Federation.WatchTasks:input_type -> confed.v1.WatchTasksRequest
+	14, // 46: confed.v1.Federation.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	17, // 47: confed.v1.Federation.ReportProblem:input_type -> confed.v1.ProblemReport
+	19, // 48: confed.v1.AggregatorControl.WatchRounds:input_type -> confed.v1.WatchRoundsRequest
+	24, // 49: confed.v1.AggregatorControl.RoundReady:input_type -> confed.v1.RoundReadyRequest
+	26, // 50: confed.v1.AggregatorControl.AdmitSubmission:input_type -> confed.v1.AdmitRequest
+	28, // 51: confed.v1.AggregatorControl.ReportSubmission:input_type -> confed.v1.SubmissionResult
+	30, // 52: confed.v1.AggregatorControl.PublishAggregate:input_type -> confed.v1.PublishRequest
+	32, // 53: confed.v1.AggregatorControl.FailRound:input_type -> confed.v1.FailRoundRequest
+	36, // 54: confed.v1.Aggregator.SubmitUpdate:input_type -> confed.v1.SubmitUpdateRequest
+	41, // 55: confed.v1.Operator.ListRounds:input_type -> confed.v1.ListRoundsRequest
+	43, // 56: confed.v1.Operator.GetRound:input_type -> confed.v1.GetRoundRequest
+	44, // 57: confed.v1.Operator.GetLedger:input_type -> confed.v1.LedgerRequest
+	46, // 58: confed.v1.Operator.WatchStatus:input_type -> confed.v1.WatchStatusRequest
+	14, // 59: confed.v1.Operator.DownloadModel:input_type -> confed.v1.DownloadModelRequest
+	11, // 60: confed.v1.Federation.Join:output_type -> confed.v1.JoinResponse
+	13, // 61: confed.v1.Federation.WatchTasks:output_type -> confed.v1.Task
+	16, // 62: confed.v1.Federation.DownloadModel:output_type -> confed.v1.ModelChunk
+	18, // 63: confed.v1.Federation.ReportProblem:output_type -> confed.v1.ProblemReportResponse
+	23, // 64: confed.v1.AggregatorControl.WatchRounds:output_type -> confed.v1.AggregationTask
+	25, // 65: confed.v1.AggregatorControl.RoundReady:output_type -> confed.v1.RoundReadyResponse
+	27, // 66: confed.v1.AggregatorControl.AdmitSubmission:output_type -> confed.v1.AdmitResponse
+	29, // 67: confed.v1.AggregatorControl.ReportSubmission:output_type -> confed.v1.SubmissionAck
+	31, // 68: confed.v1.AggregatorControl.PublishAggregate:output_type -> confed.v1.PublishResponse
+	33, // 69: confed.v1.AggregatorControl.FailRound:output_type -> confed.v1.FailRoundResponse
+	37, // 70: confed.v1.Aggregator.SubmitUpdate:output_type -> confed.v1.SubmitUpdateResponse
+	42, // 71: confed.v1.Operator.ListRounds:output_type -> confed.v1.ListRoundsResponse
+	39, // 72: confed.v1.Operator.GetRound:output_type -> confed.v1.RoundStatus
+	45, // 73: confed.v1.Operator.GetLedger:output_type -> confed.v1.LedgerEntry
+	42, // 74: confed.v1.Operator.WatchStatus:output_type -> confed.v1.ListRoundsResponse
+	16, // 75: confed.v1.Operator.DownloadModel:output_type -> confed.v1.ModelChunk
+	60, // [60:76] is the sub-list for method output_type
+	44, // [44:60] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_confed_v1_confed_proto_init() }

@@ -96,6 +96,8 @@ const (
 	// PARTIAL_KIND_RING32: the wrapping sum in Z_{2^32} of the quantised
 	// updates, each coordinate 4 bytes little-endian.
 	PartialKind_PARTIAL_KIND_RING32 PartialKind = 2
+	// PARTIAL_KIND_RING64: the same in Z_{2^64}, 8 bytes per coordinate.
+	PartialKind_PARTIAL_KIND_RING64 PartialKind = 3
 )
 
 // Enum value maps for PartialKind.
@@ -104,11 +106,13 @@ var (
 		0: "PARTIAL_KIND_UNSPECIFIED",
 		1: "PARTIAL_KIND_FLOAT64",
 		2: "PARTIAL_KIND_RING32",
+		3: "PARTIAL_KIND_RING64",
 	}
 	PartialKind_value = map[string]int32{
 		"PARTIAL_KIND_UNSPECIFIED": 0,
 		"PARTIAL_KIND_FLOAT64":     1,
 		"PARTIAL_KIND_RING32":      2,
+		"PARTIAL_KIND_RING64":      3,
 	}
 )
 
@@ -809,11 +813,12 @@ const file_confed_v1_tree_proto_rawDesc = "" +
 	"\bTreeRole\x12\x19\n" +
 	"\x15TREE_ROLE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eTREE_ROLE_ROOT\x10\x01\x12\x12\n" +
-	"\x0eTREE_ROLE_LEAF\x10\x02*^\n" +
+	"\x0eTREE_ROLE_LEAF\x10\x02*w\n" +
 	"\vPartialKind\x12\x1c\n" +
 	"\x18PARTIAL_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PARTIAL_KIND_FLOAT64\x10\x01\x12\x17\n" +
-	"\x13PARTIAL_KIND_RING32\x10\x022Z\n" +
+	"\x13PARTIAL_KIND_RING32\x10\x02\x12\x17\n" +
+	"\x13PARTIAL_KIND_RING64\x10\x032Z\n" +
 	"\x0eTreeAggregator\x12H\n" +
 	"\rSubmitPartial\x12\x19.confed.v1.PartialRequest\x1a\x1a.confed.v1.PartialResponse(\x01B3Z1github.com/confed/confed/proto/confed/v1;confedv1b\x06proto3"
 

@@ -6,6 +6,7 @@
 //	go run ./reliability/cmd/reltable            # full plan
 //	go run ./reliability/cmd/reltable -short     # the short plan of go test
 //	go run ./reliability/cmd/reltable -seed 42   # reproduce fault points
+//	go run ./reliability/cmd/reltable -only load # one section
 //
 // It exits 1 when anything did not hold.
 package main
@@ -14,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/confed/confed/reliability"
 )
@@ -23,11 +25,15 @@ func main() {
 	reliability.MaybeRunChild()
 	short := flag.Bool("short", false, "run the short plan (tiny models, ~20 participants, each fault twice)")
 	seed := flag.Uint64("seed", reliability.SeedFromEnv(), "seed of the random fault points")
+	only := flag.String("only", "", "comma-separated sections to run: load, faults, network, skew, hostile, poisoning (default all)")
 	out := flag.String("out", "reliability/results/latest.json", "where to write the JSON report (empty: nowhere)")
 	flag.Parse()
 	plan := reliability.FullPlan(*seed)
 	if *short {
 		plan = reliability.ShortPlan(*seed)
+	}
+	if *only != "" {
+		plan.Sections = strings.Split(*only, ",")
 	}
 	rep := reliability.Run(plan, os.Stderr)
 	fmt.Println()

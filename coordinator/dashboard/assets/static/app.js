@@ -154,22 +154,40 @@ function renderAggregation(o) {
   ]);
 }
 
-function featureValue(f) {
+function featureValue(f, skip) {
   if (!f) return h("span", {}, badge("off", "muted"), " not configured");
   if (!f.enabled) return badge("off", "muted");
   const parts = [badge("on", "ok")];
-  for (const [k, v] of Object.entries(f.settings || {})) parts.push(` ${k} ${v};`);
-  if (typeof f.budget === "number") {
-    parts.push(typeof f.spent === "number" ? ` \u03b5 spent ${num(f.spent)} of ${num(f.budget)}` : ` \u03b5 budget ${num(f.budget)}`);
-  }
+  for (const [k, v] of Object.entries(f.settings || {})) if (!(skip || []).includes(k)) parts.push(` ${k} ${v};`);
   return h("span", {}, ...parts);
+}
+
+// budgetRows are the privacy budget: what the published rounds spent, of
+// how much, at which delta and noise multiplier.
+function budgetRows(p) {
+  if (!p || !p.enabled) return [];
+  const spent = typeof p.spent === "number" ? p.spent : undefined;
+  const left = spent !== undefined && typeof p.budget === "number" ? p.budget - spent : undefined;
+  return [
+    ["\u03b5 spent", h("span", { id: "privacy-spent" }, spent !== undefined ? `${num(spent)} of ${num(p.budget)}` : "–",
+      left !== undefined ? ` (${num(Math.max(left, 0))} left)` : "")],
+    ["\u03b4 (delta)", (p.settings || {}).delta],
+    ["Noise multiplier z", (p.settings || {}).noise_multiplier],
+  ];
 }
 
 function renderFeatures(o) {
   kv($("features"), [
     ["Secure aggregation", featureValue(o.secure_aggregation)],
-    ["Privacy budget", featureValue(o.privacy)],
+    ["Differential privacy", featureValue(o.privacy, ["delta", "noise_multiplier"])],
+    ...budgetRows(o.privacy),
   ]);
+}
+
+// epsilon is a round's "ε this round / total after it".
+function epsilon(p) {
+  if (!p) return "–";
+  return `${num(p.epsilon_round)} / ${num(p.epsilon_total)}` + (p.projected ? " (projected)" : "");
 }
 
 function metricSeries(rounds, metric) {
@@ -208,9 +226,19 @@ function renderCharts(o) {
   lineChart($("chart-norm"), { title: "Update norm per round", xLabel: "round", yLabel: "L2 norm", yMin: 0,
     series: [...norms.entries()].sort().map(([name, points]) => ({ name, points })),
     note: "L2 norm of each accepted update, as the aggregator measured it (the statistics round, which sends feature moments, is left out)." });
-  barChart($("chart-duration"), { title: "Round duration", xLabel: "round", yLabel: "seconds",
+  barChart($("chart-duration"), { title: "Round duration: opening to publication or failure (aggregation included)", xLabel: "round", yLabel: "seconds",
     bars: rs.filter(r => typeof r.duration_seconds === "number").map(r => ({ x: r.round, y: r.duration_seconds,
-      bad: r.state === "failed", label: `round ${r.round}: ${secs(r.duration_seconds)}, ${r.state}` })) });
+      bad: r.state === "failed", label: `round ${r.round}: ${secs(r.duration_seconds)} in all, ${secs(r.collection_seconds)} collecting, ${r.state}` })) });
+  const priv = $("chart-privacy");
+  priv.hidden = !(o.privacy && o.privacy.enabled);
+  if (!priv.hidden) {
+    const spent = rs.filter(r => r.privacy && !r.privacy.projected && r.state === "published");
+    lineChart(priv, { title: "Privacy budget spent", xLabel: "round", yLabel: "\u03b5", yMin: 0,
+      series: [{ name: "\u03b5 spent (total)", points: spent.map(r => [r.round, r.privacy.epsilon_total]) },
+        { name: "\u03b5 budget", points: spent.map(r => [r.round, r.privacy.epsilon_budget]) }],
+      note: `Total \u03b5 after each published round, at \u03b4 ${(o.privacy.settings || {}).delta}; a round that would go over the budget does not run.`,
+      empty: "No round has spent any of the privacy budget yet." });
+  }
 }
 
 function renderRounds(o) {
@@ -220,6 +248,7 @@ function renderRounds(o) {
     h("td", {}, stateBadge(r.state), r.insecure ? h("span", {}, " ", badge("insecure TEE", "bad")) : null),
     h("td", { class: "num", text: r.round === 0 ? "–" : `${r.included} / ${r.expected}` }),
     h("td", { class: "num", text: secs(r.duration_seconds) }),
+    h("td", { class: "num epsilon", text: epsilon(r.privacy) }),
     h("td", { class: "num", text: r.statistics ? "statistics" : num((r.global || {}).global_accuracy, 3) }),
     h("td", {}, r.model_sha256 ? h("code", { class: "hash", title: r.model_sha256, text: short(r.model_sha256) }) : "–"),
     h("td", { class: "reason", text: r.reason || "" }))));
@@ -255,9 +284,10 @@ function outcome(s) {
 function renderRound(r) {
   $("title").textContent = `Round ${r.round} of ${r.federation}`;
   document.title = `Round ${r.round} · ${r.federation} · confed dashboard`;
-  $("prev").href = `/rounds/${Math.max(0, r.round - 1)}`;
-  $("prev").hidden = r.round === 0;
-  $("next").href = `/rounds/${r.round + 1}`;
+  // Link only to rounds that exist: none before round 0, none after the
+  // latest (the link appears when the next round opens).
+  neighbour($("prev"), r.previous_round);
+  neighbour($("next"), r.next_round);
   $("json").href = `/api/rounds/${r.round}`;
   insecureBanner(r.insecure);
   kv($("summary"), [
@@ -265,14 +295,18 @@ function renderRound(r) {
     ["Reason", r.reason ? h("span", { class: "reason", text: r.reason }) : undefined],
     ["Opened", when(r.opened_at)],
     ["Collection deadline", r.deadline ? when(r.deadline) : undefined],
-    ["Closed", when(r.closed_at)],
-    ["Duration", secs(r.duration_seconds)],
+    ["Collection closed", when(r.closed_at)],
+    [{ failed: "Failed", published: "Published" }[r.state] || "Finished", when(r.finished_at)],
+    ["Duration", h("span", { id: "duration" }, secs(r.duration_seconds),
+      h("span", { class: "muted", text: ` opening to ${r.state === "failed" ? "failure" : "publication"}, aggregation included${r.finished_at ? "" : " (so far)"}` }))],
+    ["Collection time", secs(r.collection_seconds)],
     ["Included", `${r.included} of ${r.expected} (at least ${r.min_participants} needed)`],
     ["Model SHA-256", hashEl(r.model_sha256)],
     ["Aggregator TEE", r.insecure ? h("span", {}, badge("INSECURE", "bad"), " " + (r.tee_kind || "")) : (r.tee_kind || "–")],
     ["Global accuracy", r.global ? num(r.global.global_accuracy, 3) + " (model the round started from)" : undefined],
     ["Round configuration", hashEl(r.config_sha256)],
   ]);
+  renderRoundPrivacy(r.privacy);
   const tb = $("contributions").tBodies[0];
   const m = (s, k, d) => num((s.metrics || {})[k], d);
   tb.replaceChildren(...(r.submissions || []).map(s => h("tr", { "data-participant": s.participant },
@@ -296,6 +330,26 @@ function renderRound(r) {
       h("strong", { text: e.participant }), ` ${e.kind} at ${when(e.at)}: `, h("span", { class: "reason", text: e.reason })))));
   }
   renderLedgerRecord(r.ledger);
+}
+
+function neighbour(a, n) {
+  a.hidden = typeof n !== "number";
+  if (a.hidden) a.removeAttribute("href"); else a.href = `/rounds/${n}`;
+}
+
+function renderRoundPrivacy(p) {
+  const box = $("privacy-card");
+  box.hidden = !p;
+  if (!p) return;
+  kv($("privacy"), [
+    ["Mode", p.mode],
+    ["\u03b5 this round", num(p.epsilon_round) + (p.projected ? " (projected: spent only if the round publishes)" : "")],
+    ["\u03b5 total after it", `${num(p.epsilon_total)} of ${num(p.epsilon_budget)}`],
+    ["\u03b4 (delta)", num(p.delta)],
+    ["Noise multiplier z", num(p.noise_multiplier)],
+    ["Clip norm", num(p.clip_norm)],
+    ["Note", p.note ? h("span", { class: "reason", text: p.note }) : undefined],
+  ]);
 }
 
 function renderLedgerRecord(l) {
