@@ -22,7 +22,7 @@ func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *mo
 		Federation: s.federation, Round: t.GetRound(), ModelSha256: sum[:], ModelSize: uint64(size),
 		ParentSha256: parent, Contributions: contribs, ConfigSha256: t.GetConfigSha256(),
 		TeeKind: s.claims.Kind, Insecure: s.claims.Insecure, CreatedAt: timestamppb.Now(),
-		Strategy: strategyName(t.GetParams()), Privacy: priv,
+		Strategy: strategyName(t.GetParams(), masked(t, contribs)), Privacy: priv,
 		Tree: s.tree.manifestRecords(t.GetRound()),
 	}
 	signed, err := s.signer.Sign(mf)
@@ -52,15 +52,28 @@ func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *mo
 	return sum, nil
 }
 
-// strategyName names how the model was made, e.g. "fedavg" or
-// "median+fedadam", for the manifest and the ledger.
-func strategyName(p *confedv1.AggregationParams) string {
+// masked reports whether the aggregate of task t was unmasked from SecAgg+
+// inputs: the round runs secure aggregation and its contributions carry no
+// example counts (a masked input hides its weight; every plain update
+// declares at least one example).
+func masked(t *confedv1.AggregationTask, contribs []*confedv1.Contribution) bool {
+	return t.GetSecagg() != nil && len(contribs) > 0 && contribs[0].GetNumExamples() == 0
+}
+
+// strategyName names how the model was made, e.g. "fedavg",
+// "fedavg(fixed-point 32, secagg+)" or "median+fedadam", for the manifest
+// and the ledger.
+func strategyName(p *confedv1.AggregationParams, secagg bool) string {
 	rule := p.GetStrategy()
 	if rule == "" {
 		rule = "fedavg"
 	}
 	if fp := p.GetFixedPoint(); fp != nil {
-		rule += fmt.Sprintf("(fixed-point %d)", fp.GetBits())
+		mask := ""
+		if secagg {
+			mask = ", secagg+"
+		}
+		rule += fmt.Sprintf("(fixed-point %d%s)", fp.GetBits(), mask)
 	}
 	if opt := p.GetServerOptimizer().GetName(); opt != "" && opt != "fedavg" {
 		rule += "+" + opt

@@ -103,6 +103,10 @@ func TestSecAggFederation(t *testing.T) {
 				t.Errorf("%s: final manifest gives %s %d examples", mode, c.GetParticipant(), c.GetNumExamples())
 			}
 		}
+		want := map[string]string{"secagg+": "fedavg(fixed-point 32, secagg+)", "off": "fedavg(fixed-point 32)"}[mode]
+		if got := final.Verified.Manifest.GetStrategy(); got != want {
+			t.Errorf("%s: final manifest strategy %q, want %q", mode, got, want)
+		}
 		results[mode] = pooledAccuracy(t, final, hs)
 		cancel()
 		f.wg.Wait()
