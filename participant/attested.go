@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync/atomic"
 
 	"google.golang.org/grpc"
 
@@ -20,8 +19,8 @@ import (
 // verifies against this participant's policy, binds this very connection,
 // and carries a round key for this round. The refusal, if the handshake
 // fails, is stored in refused so that the participant can tell the
-// coordinator why.
-func (d *daemon) dialAggregator(t *confedv1.Task, refused *atomic.Pointer[error]) (*grpc.ClientConn, error) {
+// coordinator why. onHandshakeErr sees every failed handshake.
+func (d *daemon) dialAggregator(t *confedv1.Task, onHandshakeErr func(error)) (*grpc.ClientConn, error) {
 	host, _, err := net.SplitHostPort(t.GetAggregatorAddress())
 	if err != nil {
 		return nil, fmt.Errorf("aggregator address %q: %w", t.GetAggregatorAddress(), err)
@@ -42,7 +41,7 @@ func (d *daemon) dialAggregator(t *confedv1.Task, refused *atomic.Pointer[error]
 		Verifier: d.verifier, Issuer: issuer,
 		OnHandshake: func(ev atls.Event) {
 			if ev.Err != nil {
-				refused.Store(&ev.Err)
+				onHandshakeErr(ev.Err)
 			}
 		},
 	}.Connect()

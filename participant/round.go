@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"maps"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
 
 	"github.com/confed/confed/internal/atls"
 	"github.com/confed/confed/internal/heartdisease"
@@ -236,19 +240,32 @@ func roundSeed(base, round uint64, name string) uint64 {
 
 // submit streams the update to the aggregator over an attested connection,
 // sealed to the round key that the aggregator's verified evidence binds.
+//
+// An aggregator that is busy (it serves max_connections participants at
+// once; the others wait to be accepted) or briefly unreachable is waited
+// for, reconnecting with backoff, until the round's context ends; a
+// handshake that fails for any other reason (a refusal by either side, a
+// certificate problem) ends the submission at once with that reason.
 func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, upd payload, metrics map[string]float64) (resp *confedv1.SubmitUpdateResponse, err error) {
 	var refused atomic.Pointer[error]
-	conn, err := d.dialAggregator(t, &refused)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	conn, err := d.dialAggregator(t, func(hsErr error) {
+		if !transientHandshake(hsErr) {
+			refused.Store(&hsErr)
+			cancel(hsErr)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
 	defer func() {
-		if e := refused.Load(); e != nil {
+		if e := refused.Load(); e != nil && err != nil {
 			err = handshakeProblem(*e)
 		}
 	}()
-	up, err := confedv1.NewAggregatorClient(conn).SubmitUpdate(ctx)
+	up, err := confedv1.NewAggregatorClient(conn).SubmitUpdate(ctx, grpc.WaitForReady(true))
 	if err != nil {
 		return nil, fmt.Errorf("opening update stream: %w", err)
 	}
@@ -270,6 +287,14 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 		return nil, fmt.Errorf("aggregator: %w", err)
 	}
 	return resp, nil
+}
+
+// transientHandshake reports whether a failed handshake is worth retrying:
+// the aggregator did not answer in time (it is busy, or the network is
+// slow) or the connection was refused or reset.
+func transientHandshake(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // handshakeProblem classifies a failed attested handshake: this participant

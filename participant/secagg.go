@@ -73,7 +73,7 @@ func (d *daemon) startSecAgg(ctx context.Context, t *confedv1.Task, global *mode
 		return nil, err
 	}
 	var refused atomic.Pointer[error]
-	conn, err := d.dialAggregator(t, &refused)
+	conn, err := d.dialAggregator(t, func(err error) { refused.Store(&err) })
 	if err != nil {
 		return nil, err
 	}
