@@ -1,8 +1,6 @@
 package fedavg
 
 import (
-	"github.com/confed/confed/aggregator/kernels"
-
 	"errors"
 	"fmt"
 	"math"
@@ -22,6 +20,11 @@ type Accumulator struct {
 	sum   []float64
 	count int
 	total float64
+
+	// queue holds Adds waiting for the lock: the goroutine that gets it
+	// folds them all in one batch (batch.go).
+	qmu   sync.Mutex
+	queue []*pendingAdd
 }
 
 // NewAccumulator returns an empty accumulator for updates of spec. An invalid
@@ -42,27 +45,24 @@ const parallelBlock = 1 << 18
 // the participant's example count) must be positive and finite, else a
 // bad_weight *RefusalError; values must hold one finite value per
 // parameter. Nothing is added if Add fails.
+//
+// Adds that wait for each other are folded together: the first to get the
+// lock folds every Add queued by then in one pass over the sum (AddMany),
+// which saves the sum's memory traffic when several updates are staged at
+// once. The sum is the same, bit for bit, as folding them one by one in
+// queue order.
 func (a *Accumulator) Add(values []float32, weight float64) error {
-	if !(weight > 0) || math.IsInf(weight, 0) {
-		return refuse(ReasonBadWeight, fmt.Sprintf("weight %v, want a positive finite number", weight))
+	if err := a.check(values, weight); err != nil {
+		return err
 	}
+	p := &pendingAdd{values: values, weight: weight, done: make(chan error, 1)}
+	a.qmu.Lock()
+	a.queue = append(a.queue, p)
+	a.qmu.Unlock()
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.err != nil {
-		return a.err
-	}
-	if len(values) != len(a.sum) {
-		return fmt.Errorf("fedavg: add: %d values, spec needs %d", len(values), len(a.sum))
-	}
-	if _, bad := kernels.CheckF32(values); bad >= 0 {
-		return nonFinite(a.spec, bad, float64(values[bad]))
-	}
-	kernels.Parallel(len(values), parallelBlock, func(lo, hi int) {
-		kernels.AddScaledF32ToF64(a.sum[lo:hi], values[lo:hi], weight)
-	})
-	a.count++
-	a.total += weight
-	return nil
+	a.foldPending() // ours, unless an earlier holder of the lock folded it
+	a.mu.Unlock()
+	return <-p.done
 }
 
 // Count returns the number of updates added.
