@@ -263,8 +263,9 @@ func (s *Server) recvHeader(srv confedv1.Aggregator_SubmitUpdateServer) (*confed
 const streamBuffers = 3
 
 // incomings keeps the receive buffers of finished streams for the next
-// ones (a few MiB; a sync.Pool would drop them at every collection).
-var incomings = make(chan *sealwire.Incoming, 4*streamBuffers)
+// ones: enough for two streams at a time (max_concurrent_updates' default),
+// 6 MiB with 1 MiB chunks. A sync.Pool would drop them at every collection.
+var incomings = make(chan *sealwire.Incoming, 2*streamBuffers)
 
 // getIncoming returns a kept receive buffer, or a new one.
 func getIncoming() *sealwire.Incoming {
@@ -295,7 +296,7 @@ type plainChunk struct {
 // receivePlain receives sealed chunks into buffers taken from free, opens
 // each in place and sends it to out, until the stream ends, a chunk is
 // refused, or done is closed.
-func receivePlain(op *seal.Opener, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer, out chan<- plainChunk, free <-chan *sealwire.Incoming, done <-chan struct{}) error {
+func receivePlain(op *seal.Opener, h *confedv1.UpdateHeader, srv confedv1.Aggregator_SubmitUpdateServer, out chan<- plainChunk, free chan *sealwire.Incoming, done <-chan struct{}) error {
 	var total int64
 	for {
 		var in *sealwire.Incoming
@@ -305,6 +306,9 @@ func receivePlain(op *seal.Opener, h *confedv1.UpdateHeader, srv confedv1.Aggreg
 			return nil
 		}
 		err := srv.RecvMsg(in)
+		if err != nil {
+			free <- in // never blocks: free has room for every buffer
+		}
 		if errors.Is(err, io.EOF) {
 			if err := op.Finish(); err != nil {
 				return fmt.Errorf("%s: %w", fedavg.ReasonBadStream, err)

@@ -62,7 +62,7 @@ func fallback() encoding.CodecV2 { return encoding.GetCodecV2(grpcproto.Name) }
 
 // Marshal implements encoding.CodecV2.
 func (Codec) Marshal(v any) (mem.BufferSlice, error) {
-	if o, ok := v.(*Outgoing); ok && o.buf != nil {
+	if o, ok := v.(*Outgoing); ok && o.intact() {
 		return o.marshal(), nil
 	}
 	return fallback().Marshal(v)
@@ -96,6 +96,21 @@ func NewOutgoing(seq uint64, buf *[]byte, last bool, pool mem.BufferPool) *Outgo
 			SealedChunk: &confedv1.SealedChunk{Seq: seq, Ciphertext: *buf, Last: last}}},
 		buf: buf, pool: pool,
 	}
+}
+
+// intact reports whether the message is still the sealed chunk that
+// NewOutgoing made, its ciphertext *o.buf; otherwise it is marshalled as
+// any other message.
+func (o *Outgoing) intact() bool {
+	if o.buf == nil || o.SubmitUpdateRequest == nil {
+		return false
+	}
+	c := o.GetSealedChunk()
+	ct := *o.buf
+	if c == nil || len(c.GetCiphertext()) != len(ct) || len(c.ProtoReflect().GetUnknown()) > 0 {
+		return false
+	}
+	return len(ct) == 0 || &c.GetCiphertext()[0] == &ct[0]
 }
 
 // marshal is the canonical encoding of the chunk: the fields in number

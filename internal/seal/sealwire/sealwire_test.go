@@ -54,6 +54,22 @@ func TestMarshalIsCanonical(t *testing.T) {
 	}
 }
 
+// TestMarshalChangedOutgoing: an Outgoing whose message no longer holds
+// its buffer is marshalled as the message it holds.
+func TestMarshalChangedOutgoing(t *testing.T) {
+	ct := []byte("sixteen bytes!!!")
+	o := NewOutgoing(2, &ct, false, nil)
+	o.GetSealedChunk().Ciphertext = []byte("another ciphertext")
+	bs, err := Codec{}.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := proto.Marshal(o.SubmitUpdateRequest)
+	if !bytes.Equal(bs.Materialize(), want) {
+		t.Fatal("a changed Outgoing was not marshalled as its message")
+	}
+}
+
 func boolLen(last bool) int {
 	if last {
 		return 2
