@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/confed/confed/aggregator/strategy"
 	"github.com/confed/confed/internal/dp"
@@ -55,7 +54,6 @@ func newDPRound(p *confedv1.PrivacyParams, frozen []strategy.Range, statistics b
 	for i, r := range frozen {
 		skip[i] = dp.Span{Lo: r.Lo, Hi: r.Hi}
 	}
-	slices.SortFunc(skip, func(a, b dp.Span) int { return a.Lo - b.Lo }) // outside() walks them in order
 	return &dpRound{p: p, skip: skip}, nil
 }
 
@@ -91,7 +89,7 @@ func (d *dpRound) foldFloat(values []float32, w float64) error {
 func dpFoldRing[T ringWord](d *dpRound, q []T, w uint64, p fixedpoint.Params) error {
 	unit := p.Scale * float64(w)
 	sum := 0.0
-	outside(d.skip, len(q), func(lo, hi int) {
+	_ = dp.Ranges(len(q), d.skip, func(lo, hi int) { // spans checked when the round opened
 		for _, v := range q[lo:hi] {
 			x := float64(signedWord(v)) / unit
 			sum += x * x
@@ -103,7 +101,7 @@ func dpFoldRing[T ringWord](d *dpRound, q []T, w uint64, p fixedpoint.Params) er
 	}
 	if c := d.p.GetClipNorm(); norm > c {
 		f := c / norm
-		outside(d.skip, len(q), func(lo, hi int) {
+		_ = dp.Ranges(len(q), d.skip, func(lo, hi int) {
 			for i, v := range q[lo:hi] {
 				q[lo+i] = T(int64(math.Trunc(float64(signedWord(v)) * f)))
 			}
@@ -124,21 +122,6 @@ func signedWord[T ringWord](v T) int64 {
 		return int64(int32(uint32(v)))
 	}
 	return int64(uint64(v))
-}
-
-// outside calls fn on the maximal ranges of [0, n) outside the sorted,
-// disjoint spans skip.
-func outside(skip []dp.Span, n int, fn func(lo, hi int)) {
-	lo := 0
-	for _, s := range skip {
-		if s.Lo > lo {
-			fn(lo, min(s.Lo, n))
-		}
-		lo = max(lo, s.Hi)
-	}
-	if lo < n {
-		fn(lo, n)
-	}
 }
 
 // finish returns the noise to add to the combined (weighted mean) update:

@@ -59,7 +59,11 @@ func AddNoise(v []float64, std float64, skip []Span, g *Gaussian) error {
 	if !(std >= 0) || math.IsInf(std, 0) {
 		return fmt.Errorf("dp: noise standard deviation %v, want a finite number ≥ 0", std)
 	}
-	return each(len(v), skip, func(i int) { v[i] += std * g.Next() })
+	return Ranges(len(v), skip, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v[i] += std * g.Next()
+		}
+	})
 }
 
 // AddNoise32 is AddNoise on a float32 vector (local DP on an update).
@@ -67,5 +71,9 @@ func AddNoise32(v []float32, std float64, skip []Span, g *Gaussian) error {
 	if !(std >= 0) || math.IsInf(std, 0) {
 		return fmt.Errorf("dp: noise standard deviation %v, want a finite number ≥ 0", std)
 	}
-	return each(len(v), skip, func(i int) { v[i] = float32(float64(v[i]) + std*g.Next()) })
+	return Ranges(len(v), skip, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v[i] = float32(float64(v[i]) + std*g.Next())
+		}
+	})
 }
