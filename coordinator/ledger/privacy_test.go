@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/confed/confed/coordinator/ledger"
@@ -54,5 +55,38 @@ func TestPrivacyRecords(t *testing.T) {
 	g.Privacy = ok
 	if _, err := ledger.Next(nil, g); err == nil {
 		t.Error("a genesis record with privacy was accepted")
+	}
+}
+
+// TestVerifyPrivacyBudget: Verify refuses a chain whose ε total shrinks
+// from one record to the next, or a record over its budget.
+func TestVerifyPrivacyBudget(t *testing.T) {
+	p := func(total, budget float64) *ledger.Privacy {
+		return &ledger.Privacy{Mode: "central", EpsilonRound: total / 2, EpsilonTotal: total, Delta: 1e-5, NoiseMultiplier: 1, ClipNorm: 1, EpsilonBudget: budget}
+	}
+	for _, tc := range []struct {
+		name         string
+		first, later *ledger.Privacy
+		want         string
+	}{
+		{"growing", p(1, 8), p(2, 8), ""},
+		{"equal", p(2, 8), p(2, 8), ""},
+		{"shrinking", p(3, 8), p(2, 8), "cannot shrink"},
+		{"over the budget", p(1, 8), p(9, 8), "exceeds the budget"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := validRecords()
+			recs[2].Privacy, recs[3].Privacy = tc.first, tc.later
+			_, err := ledger.Verify(build(t, recs...), ledger.VerifyOptions{})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Verify: %v, want an error containing %q", err, tc.want)
+			}
+		})
 	}
 }

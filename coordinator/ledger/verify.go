@@ -84,9 +84,28 @@ func Verify(entries []Entry, opts VerifyOptions) (Report, error) {
 type chain struct {
 	opts      VerifyOptions
 	prev      Record
-	lastModel string // model hash of the latest published round
-	published bool   // whether any round was published yet
+	lastModel string   // model hash of the latest published round
+	published bool     // whether any round was published yet
+	privacy   *Privacy // the latest record's privacy, if any carried it
 	rep       Report
+}
+
+// checkPrivacy refuses a privacy budget that shrinks along the chain or a
+// record that claims to have gone beyond its budget: the coordinator only
+// runs a round whose total stays within it, and ε only grows.
+func (c *chain) checkPrivacy(r Record) error {
+	p := r.Privacy
+	if p == nil {
+		return nil
+	}
+	if p.EpsilonTotal > p.EpsilonBudget {
+		return fmt.Errorf("privacy: ε total %v exceeds the budget %v", p.EpsilonTotal, p.EpsilonBudget)
+	}
+	if c.privacy != nil && p.EpsilonTotal < c.privacy.EpsilonTotal {
+		return fmt.Errorf("privacy: ε total %v is below the previous record's %v: the budget spent cannot shrink", p.EpsilonTotal, c.privacy.EpsilonTotal)
+	}
+	c.privacy = p
+	return nil
 }
 
 func (c *chain) add(pos uint64, e Entry) error {
@@ -104,6 +123,9 @@ func (c *chain) add(pos uint64, e Entry) error {
 		return fail("%w", err)
 	}
 	if err := c.checkModel(r); err != nil {
+		return fail("%w", err)
+	}
+	if err := c.checkPrivacy(r); err != nil {
 		return fail("%w", err)
 	}
 	if c.opts.RequireEvidence && r.Kind == KindRound && r.State == StatePublished && len(r.Evidence) == 0 {
