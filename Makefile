@@ -69,8 +69,8 @@ fuzz-ci: ## Run every fuzz target for 5s each (the bounded run CI can afford).
 	@./scripts/fuzz.sh 5s
 
 .PHONY: bench
-bench: ## Run the benchmark suite and print a table.
-	$(GO) run ./bench/cmd/benchtable
+bench: ## Run the benchmark suite and print a table (about 15 minutes; BENCH_ARGS=--filter ... for a subset).
+	$(GO) run ./bench/cmd/benchtable $(BENCH_ARGS)
 
 .PHONY: generate
 generate: deps ## Regenerate protobuf code with protoc and the pinned plugins.
