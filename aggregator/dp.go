@@ -89,19 +89,22 @@ func (d *dpRound) foldFloat(values []float32, w float64) error {
 func dpFoldRing[T ringWord](d *dpRound, q []T, w uint64, p fixedpoint.Params) error {
 	unit := p.Scale * float64(w)
 	sum := 0.0
-	_ = dp.Ranges(len(q), d.skip, func(lo, hi int) { // spans checked when the round opened
+	err := dp.Ranges(len(q), d.skip, func(lo, hi int) {
 		for _, v := range q[lo:hi] {
 			x := float64(signedWord(v)) / unit
 			sum += x * x
 		}
 	})
+	if err != nil { // an update that does not fit the statistics spans is refused, not left unclipped
+		return fmt.Errorf("central DP: %w", err)
+	}
 	norm := math.Sqrt(sum)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return fmt.Errorf("central DP: update norm is %v", norm)
 	}
 	if c := d.p.GetClipNorm(); norm > c {
 		f := c / norm
-		_ = dp.Ranges(len(q), d.skip, func(lo, hi int) {
+		_ = dp.Ranges(len(q), d.skip, func(lo, hi int) { // the spans passed just above
 			for i, v := range q[lo:hi] {
 				q[lo+i] = T(int64(math.Trunc(float64(signedWord(v)) * f)))
 			}

@@ -159,3 +159,20 @@ func TestDPNoise(t *testing.T) {
 		t.Fatalf("noise variance / σ² = %v, want 1 ± %v", v, 5*math.Sqrt(2/float64(m)))
 	}
 }
+
+// TestDPFoldRingRefusesBadSpans: an update that does not fit the
+// statistics spans is refused rather than folded unclipped.
+func TestDPFoldRingRefusesBadSpans(t *testing.T) {
+	p := fixedpoint.Params{Bits: 32, Clip: 1, Scale: 1 << 16, MaxWeight: 1000, MaxParticipants: 4}
+	d, err := newDPRound(centralParams(1, 0.1), []strategy.Range{{Lo: 0, Hi: 30}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := []uint32{1 << 20, 1 << 20, 1 << 20} // shorter than the span: norm would be 0
+	if err := d.foldRing(q, 1, p); err == nil {
+		t.Fatal("an update shorter than the statistics span was folded")
+	}
+	if d.n != 0 {
+		t.Fatalf("a refused update was counted (%d)", d.n)
+	}
+}

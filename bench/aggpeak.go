@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +19,6 @@ import (
 	"time"
 
 	"github.com/confed/confed/aggregator"
-	"github.com/confed/confed/coordinator"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/tee/provider"
@@ -83,23 +80,6 @@ func PeakAggregator(b *testing.B, n, d, k int, ring bool, window yamlcfg.ByteSiz
 	reportPeak(b, res.TrainPeakKiB<<10, res.ModelBytes)
 	b.ReportMetric(float64(res.StatsPeakKiB<<10), "statsPeak-B")
 }
-
-const aggPeakRoundYAML = `federation: %s
-rounds: 3
-model:
-  kind: logistic_regression
-  features: %d
-  init: zeros
-participants:
-  expected: [%s]
-timing:
-  join_timeout: 1h
-  aggregator_ready_timeout: 5m
-  round_deadline: 1h
-  aggregation_timeout: 10m
-%stee:
-  aggregator: simulated
-`
 
 // aggPeakFixedPoint is the fixed-point section of ring runs: 100
 // participants × weight 100 × clip 1 × scale 2^12 stay below 2^31.
@@ -263,13 +243,14 @@ func runAggChild(js string) error {
 // startAggPeakFederation starts the coordinator and the participants'
 // watchers in this process and the aggregator in a child.
 func startAggPeakFederation(n, features, k int, ring bool, window yamlcfg.ByteSize) (fed *streamFed, child *aggChild, err error) {
-	p, err := newStreamPKI()
+	fixed := ""
+	if ring {
+		fixed = aggPeakFixedPoint
+	}
+	fed, ctx, names, roundConfig, err := newBenchFed(n, 3, features, fixed)
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	fed = &streamFed{pki: p, cancel: cancel, errs: make(chan error, 4), logs: &logTail{},
-		tasks: make(chan trainTask, 4*n), aggTLS: map[string]*tls.Config{}, verifier: simulatedVerifier()}
 	defer func() {
 		if err != nil {
 			fed.stop()
@@ -279,24 +260,7 @@ func startAggPeakFederation(n, features, k int, ring bool, window yamlcfg.ByteSi
 			err = fmt.Errorf("%w%s", err, fed.logs.String())
 		}
 	}()
-	names := make([]string, n)
-	for i := range names {
-		names[i] = fmt.Sprintf("p%03d", i)
-	}
-	fixed := ""
-	if ring {
-		fixed = aggPeakFixedPoint
-	}
-	roundConfig := filepath.Join(p.dir, "federation.yaml")
-	yaml := fmt.Appendf(nil, aggPeakRoundYAML, streamFederation, features, strings.Join(names, ", "), fixed)
-	if err := os.WriteFile(roundConfig, yaml, 0o644); err != nil {
-		return fed, nil, err
-	}
-	coordFiles, err := p.issue(pki.RoleCoordinator, "coordinator", "127.0.0.1")
-	if err != nil {
-		return fed, nil, err
-	}
-	aggFiles, err := p.issue(pki.RoleAggregator, "aggregator", "127.0.0.1")
+	aggFiles, err := fed.pki.issue(pki.RoleAggregator, "aggregator", "127.0.0.1")
 	if err != nil {
 		return fed, nil, err
 	}
@@ -313,23 +277,16 @@ func startAggPeakFederation(n, features, k int, ring bool, window yamlcfg.ByteSi
 	// Every participant connects at once: the aggregator serves them all
 	// (the worst case for its memory), rather than making some wait.
 	acfg.MaxConnections = max(n, acfg.MaxConnections)
-	acfg.SpillDir = p.dir
+	acfg.SpillDir = fed.pki.dir
 	child, aggAddr, err := startAggChild(acfg)
 	if err != nil {
 		coordLis.Close()
 		return fed, nil, err
 	}
-	log := slog.New(slog.NewTextHandler(fed.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ccfg := coordinator.Default()
-	ccfg.Listen = coordLis.Addr().String()
-	ccfg.Database = filepath.Join(p.dir, "coordinator.db")
-	ccfg.RoundConfig = roundConfig
-	ccfg.AggregatorAddress = aggAddr
-	ccfg.TLS = yamlcfg.TLSFiles(coordFiles)
-	fed.run(func() error {
-		return coordinator.Run(ctx, ccfg, coordinator.Options{InsecureSimulatedTEE: true, Listener: coordLis,
-			Logger: log.With("daemon", "coordinator"), Tick: 10 * time.Millisecond})
-	})
+	if err := fed.startCoordinator(ctx, coordLis, roundConfig, aggAddr); err != nil {
+		coordLis.Close()
+		return fed, child, err
+	}
 	if err := fed.watchAll(ctx, coordLis.Addr().String(), names); err != nil {
 		return fed, child, err
 	}
@@ -385,7 +342,13 @@ func (fed *streamFed) submitRound(ts []trainTask, spec model.Spec, ring bool) er
 // procPidStatusKiB reads a field of /proc/<pid>/status in KiB (0 if
 // unknown).
 func procPidStatusKiB(pid int, field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	return procStatusFieldKiB(fmt.Sprintf("/proc/%d/status", pid), field)
+}
+
+// procStatusFieldKiB reads a "Field: N kB" line of a /proc status file
+// (0 if unknown).
+func procStatusFieldKiB(path, field string) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}

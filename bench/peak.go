@@ -13,7 +13,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -402,19 +401,4 @@ func (g *updateReader) Read(p []byte) (int, error) {
 }
 
 // procStatusKiB reads a field of /proc/self/status in KiB (0 if unknown).
-func procStatusKiB(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
-}
+func procStatusKiB(field string) int64 { return procStatusFieldKiB("/proc/self/status", field) }

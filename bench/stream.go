@@ -324,8 +324,11 @@ type streamFed struct {
 	verifier tee.Verifier
 }
 
-const streamRoundYAML = `federation: %s
-rounds: 100000
+// benchRoundYAML is the round configuration of the bench federations:
+// federation, rounds, features, expected participants, then extra
+// sections (ending in a newline) before the tee section.
+const benchRoundYAML = `federation: %s
+rounds: %d
 model:
   kind: logistic_regression
   features: %d
@@ -337,38 +340,67 @@ timing:
   aggregator_ready_timeout: 5m
   round_deadline: 1h
   aggregation_timeout: 10m
-tee:
+%stee:
   aggregator: simulated
 `
 
-func startStreamFederation(f int) (fed *streamFed, err error) {
+// newBenchFed returns an empty federation harness for n participants,
+// their names (p000, p001, …) and the round configuration written for
+// them, and the context its daemons run in.
+func newBenchFed(n, rounds, features int, extra string) (fed *streamFed, ctx context.Context, names []string, roundConfig string, err error) {
 	p, err := newStreamPKI()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, "", err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	fed = &streamFed{pki: p, cancel: cancel, errs: make(chan error, 4), logs: &logTail{},
-		tasks: make(chan trainTask, 4*streamParticipants), aggTLS: map[string]*tls.Config{},
-		verifier: simulatedVerifier()}
+		tasks: make(chan trainTask, 4*n), aggTLS: map[string]*tls.Config{}, verifier: simulatedVerifier()}
+	names = make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("p%03d", i)
+	}
+	roundConfig = filepath.Join(p.dir, "federation.yaml")
+	yaml := fmt.Appendf(nil, benchRoundYAML, streamFederation, rounds, features, strings.Join(names, ", "), extra)
+	if err := os.WriteFile(roundConfig, yaml, 0o644); err != nil {
+		fed.stop()
+		return nil, nil, nil, "", err
+	}
+	return fed, ctx, names, roundConfig, nil
+}
+
+// startCoordinator runs a coordinator on lis for the round configuration,
+// telling participants to submit to aggAddr.
+func (fed *streamFed) startCoordinator(ctx context.Context, lis net.Listener, roundConfig, aggAddr string) error {
+	files, err := fed.pki.issue(pki.RoleCoordinator, "coordinator", "127.0.0.1")
+	if err != nil {
+		return err
+	}
+	cfg := coordinator.Default()
+	cfg.Listen = lis.Addr().String()
+	cfg.Database = filepath.Join(fed.pki.dir, "coordinator.db")
+	cfg.RoundConfig = roundConfig
+	cfg.AggregatorAddress = aggAddr
+	cfg.TLS = yamlcfg.TLSFiles(files)
+	log := slog.New(slog.NewTextHandler(fed.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	fed.run(func() error {
+		return coordinator.Run(ctx, cfg, coordinator.Options{InsecureSimulatedTEE: true, Listener: lis,
+			Logger: log.With("daemon", "coordinator"), Tick: 10 * time.Millisecond})
+	})
+	return nil
+}
+
+func startStreamFederation(f int) (fed *streamFed, err error) {
+	fed, ctx, names, roundConfig, err := newBenchFed(streamParticipants, 100000, f, "")
+	if err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			fed.stop()
 			err = fmt.Errorf("%w%s", err, fed.logs.String())
 		}
 	}()
-	names := make([]string, streamParticipants)
-	for i := range names {
-		names[i] = fmt.Sprintf("p%02d", i)
-	}
-	roundConfig := filepath.Join(p.dir, "federation.yaml")
-	if err := os.WriteFile(roundConfig, fmt.Appendf(nil, streamRoundYAML, streamFederation, f, strings.Join(names, ", ")), 0o644); err != nil {
-		return fed, err
-	}
-	coordFiles, err := p.issue(pki.RoleCoordinator, "coordinator", "127.0.0.1")
-	if err != nil {
-		return fed, err
-	}
-	aggFiles, err := p.issue(pki.RoleAggregator, "aggregator", "127.0.0.1")
+	aggFiles, err := fed.pki.issue(pki.RoleAggregator, "aggregator", "127.0.0.1")
 	if err != nil {
 		return fed, err
 	}
@@ -381,18 +413,12 @@ func startStreamFederation(f int) (fed *streamFed, err error) {
 		coordLis.Close()
 		return fed, err
 	}
+	if err := fed.startCoordinator(ctx, coordLis, roundConfig, aggLis.Addr().String()); err != nil {
+		coordLis.Close()
+		aggLis.Close()
+		return fed, err
+	}
 	log := slog.New(slog.NewTextHandler(fed.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-
-	ccfg := coordinator.Default()
-	ccfg.Listen = coordLis.Addr().String()
-	ccfg.Database = filepath.Join(p.dir, "coordinator.db")
-	ccfg.RoundConfig = roundConfig
-	ccfg.AggregatorAddress = aggLis.Addr().String()
-	ccfg.TLS = yamlcfg.TLSFiles(coordFiles)
-	fed.run(func() error {
-		return coordinator.Run(ctx, ccfg, coordinator.Options{InsecureSimulatedTEE: true, Listener: coordLis,
-			Logger: log.With("daemon", "coordinator"), Tick: 10 * time.Millisecond})
-	})
 	acfg := aggregator.Default()
 	acfg.Attestation = provider.Policy{TEE: "simulated"}
 	acfg.Listen = aggLis.Addr().String()
