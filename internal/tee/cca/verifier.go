@@ -32,19 +32,12 @@ func NewVerifier(p Policy, opts Options) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verifier{policy: c, now: opts.Now}
-	if v.now == nil {
-		v.now = time.Now
-	}
-	return v, nil
+	return &Verifier{policy: c, now: tee.Clock(opts.Now)}, nil
 }
 
 // Verify implements tee.Verifier.
 func (v *Verifier) Verify(ctx context.Context, ev tee.Evidence, reportData [64]byte) (tee.Claims, error) {
-	if ev.Kind != tee.KindCCA {
-		return tee.Claims{}, fmt.Errorf("arm-cca: evidence kind %q: this verifier accepts only %q", ev.Kind, tee.KindCCA)
-	}
-	if err := ctx.Err(); err != nil {
+	if err := tee.CheckEvidence(ctx, ev, tee.KindCCA); err != nil {
 		return tee.Claims{}, err
 	}
 	t, err := VerifyToken(ev.Raw, v.policy.keys)

@@ -61,17 +61,13 @@ func NewVerifier(p Policy, opts Options) (*Verifier, error) {
 			ks.url = opts.CertsURL
 		}
 	}
-	v := &Verifier{policy: c, keys: ks, now: opts.Now}
-	if v.now == nil {
-		v.now = time.Now
-	}
-	return v, nil
+	return &Verifier{policy: c, keys: ks, now: tee.Clock(opts.Now)}, nil
 }
 
 // Verify implements tee.Verifier.
 func (v *Verifier) Verify(ctx context.Context, ev tee.Evidence, reportData [64]byte) (tee.Claims, error) {
-	if ev.Kind != tee.KindMAA {
-		return tee.Claims{}, fmt.Errorf("azure-maa: evidence kind %q: this verifier accepts only %q", ev.Kind, tee.KindMAA)
+	if err := tee.CheckEvidence(ctx, ev, tee.KindMAA); err != nil {
+		return tee.Claims{}, err
 	}
 	t, err := ParseToken(ev.Raw)
 	if err != nil {

@@ -39,6 +39,9 @@ const (
 	BindPublicKey = "public_key"
 )
 
+// policyPCRs are the PCRs a Policy can restrict.
+var policyPCRs = []uint{0, 1, 2, 8}
+
 // Validate checks the policy; each problem names its key.
 func (p Policy) Validate() error {
 	_, err := p.compile()
@@ -57,8 +60,9 @@ func (p Policy) compile() (compiled, error) {
 	if len(p.PCR0) == 0 {
 		errs = append(errs, fmt.Errorf("aws-nitro policy: pcr0: at least one allowed enclave image measurement is required (%d hex characters)", 2*PCRSize))
 	}
-	for idx, list := range map[uint][]string{0: p.PCR0, 1: p.PCR1, 2: p.PCR2, 8: p.PCR8} {
-		for i, s := range list {
+	lists := map[uint][]string{0: p.PCR0, 1: p.PCR1, 2: p.PCR2, 8: p.PCR8}
+	for _, idx := range policyPCRs { // in order, so that errors come in order
+		for i, s := range lists[idx] {
 			b, err := hex.DecodeString(s)
 			if err != nil || len(b) != PCRSize {
 				errs = append(errs, fmt.Errorf("aws-nitro policy: pcr%d[%d]: want %d hex characters (%d bytes), got %q", idx, i, 2*PCRSize, PCRSize, s))
@@ -89,7 +93,7 @@ func (c compiled) check(d *Document, reportData [64]byte, now time.Time) error {
 	if pcr0 == nil || allZero(pcr0) {
 		return errors.New("aws-nitro: evidence refused: PCR0 is all zeros: the enclave runs in debug mode")
 	}
-	for _, idx := range []uint{0, 1, 2, 8} {
+	for _, idx := range policyPCRs {
 		allowed := c.pcrs[idx]
 		if len(allowed) == 0 {
 			continue

@@ -1,12 +1,10 @@
 package nitro
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
 	_ "embed"
-	"encoding/hex"
-	"encoding/pem"
-	"fmt"
+
+	"github.com/confed/confed/internal/tee/pinned"
 )
 
 // awsRootPEM is the AWS Nitro Enclaves Root-G1 certificate (CN
@@ -25,13 +23,5 @@ const RootSHA256 = "641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79
 // AWSRoot returns the embedded AWS Nitro Enclaves root certificate, after
 // checking its fingerprint.
 func AWSRoot() (*x509.Certificate, error) {
-	block, _ := pem.Decode(awsRootPEM)
-	if block == nil {
-		return nil, fmt.Errorf("nitro: embedded AWS root is not PEM")
-	}
-	sum := sha256.Sum256(block.Bytes)
-	if got := hex.EncodeToString(sum[:]); got != RootSHA256 {
-		return nil, fmt.Errorf("nitro: embedded AWS root has fingerprint %s, want %s", got, RootSHA256)
-	}
-	return x509.ParseCertificate(block.Bytes)
+	return pinned.Root(awsRootPEM, RootSHA256, "nitro", "AWS root")
 }

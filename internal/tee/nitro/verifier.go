@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/hex"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/confed/confed/internal/tee"
+	"github.com/confed/confed/internal/tee/pinned"
 )
 
 // Options are the parts of a Verifier that are not policy. Production code
@@ -37,30 +37,16 @@ func NewVerifier(p Policy, opts Options) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verifier{policy: c, roots: x509.NewCertPool(), now: opts.Now}
-	if v.now == nil {
-		v.now = time.Now
+	roots, err := pinned.Pool(opts.Roots, AWSRoot)
+	if err != nil {
+		return nil, err
 	}
-	roots := opts.Roots
-	if roots == nil {
-		root, err := AWSRoot()
-		if err != nil {
-			return nil, err
-		}
-		roots = []*x509.Certificate{root}
-	}
-	for _, r := range roots {
-		v.roots.AddCert(r)
-	}
-	return v, nil
+	return &Verifier{policy: c, roots: roots, now: tee.Clock(opts.Now)}, nil
 }
 
 // Verify implements tee.Verifier.
 func (v *Verifier) Verify(ctx context.Context, ev tee.Evidence, reportData [64]byte) (tee.Claims, error) {
-	if ev.Kind != tee.KindNitro {
-		return tee.Claims{}, fmt.Errorf("aws-nitro: evidence kind %q: this verifier accepts only %q", ev.Kind, tee.KindNitro)
-	}
-	if err := ctx.Err(); err != nil {
+	if err := tee.CheckEvidence(ctx, ev, tee.KindNitro); err != nil {
 		return tee.Claims{}, err
 	}
 	now := v.now()

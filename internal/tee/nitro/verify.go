@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/confed/confed/internal/tee/cose"
+	"github.com/confed/confed/internal/tee/pinned"
 )
 
 // VerifyDocument parses raw and verifies its certificate chain up to roots
@@ -19,15 +20,9 @@ func VerifyDocument(raw []byte, roots *x509.CertPool, now time.Time) (*Document,
 	if d.sign1.Alg != cose.AlgES384 {
 		return nil, fmt.Errorf("nitro: document signed with %s, want ES384", cose.AlgName(d.sign1.Alg))
 	}
-	inter := x509.NewCertPool()
-	for _, c := range d.CABundle[1:] { // [0] is the root: only the pinned one counts
-		inter.AddCert(c)
-	}
-	if _, err := d.Certificate.Verify(x509.VerifyOptions{
-		Roots: roots, Intermediates: inter, CurrentTime: now,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	}); err != nil {
-		return nil, fmt.Errorf("nitro: certificate chain (as of %s): %w", now.UTC().Format(time.RFC3339), err)
+	// CABundle[0] is the root: only the pinned one counts.
+	if err := pinned.VerifyChain(d.Certificate, d.CABundle[1:], roots, now); err != nil {
+		return nil, fmt.Errorf("nitro: %w", err)
 	}
 	pub, ok := d.Certificate.PublicKey.(*ecdsa.PublicKey)
 	if !ok {

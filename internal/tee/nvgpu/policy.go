@@ -27,8 +27,8 @@ import (
 // the first 32 bytes of the report data.
 type Policy struct {
 	Measurements []Reference `yaml:"measurements"`
-	// DriverVersions and VBIOSVersions, if set, are allow-lists of the
-	// versions the report's opaque data names (e.g. "550.90.07").
+	// DriverVersions, if set, is an allow-list of the driver versions
+	// the report's opaque data names (e.g. "550.90.07").
 	DriverVersions []string `yaml:"driver_versions"`
 }
 

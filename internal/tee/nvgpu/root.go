@@ -1,12 +1,10 @@
 package nvgpu
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
 	_ "embed"
-	"encoding/hex"
-	"encoding/pem"
-	"fmt"
+
+	"github.com/confed/confed/internal/tee/pinned"
 )
 
 // rootPEM is the NVIDIA Device Identity CA certificate (self-signed,
@@ -24,13 +22,5 @@ const RootSHA256 = "102bf659d5419614c9d8e6aecebc80454eb26b1df6a769ac720b9a690b16
 // DeviceRoot returns the embedded NVIDIA Device Identity CA, after checking
 // its fingerprint.
 func DeviceRoot() (*x509.Certificate, error) {
-	block, _ := pem.Decode(rootPEM)
-	if block == nil {
-		return nil, fmt.Errorf("nvidia-gpu: embedded root is not PEM")
-	}
-	sum := sha256.Sum256(block.Bytes)
-	if got := hex.EncodeToString(sum[:]); got != RootSHA256 {
-		return nil, fmt.Errorf("nvidia-gpu: embedded root has fingerprint %s, want %s", got, RootSHA256)
-	}
-	return x509.ParseCertificate(block.Bytes)
+	return pinned.Root(rootPEM, RootSHA256, "nvidia-gpu", "root")
 }

@@ -39,19 +39,12 @@ func NewVerifier(p Policy, opts Options) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verifier{policy: c, roots: pool, now: opts.Now}
-	if v.now == nil {
-		v.now = time.Now
-	}
-	return v, nil
+	return &Verifier{policy: c, roots: pool, now: tee.Clock(opts.Now)}, nil
 }
 
 // Verify implements tee.Verifier for standalone GPU evidence.
 func (v *Verifier) Verify(ctx context.Context, ev tee.Evidence, reportData [64]byte) (tee.Claims, error) {
-	if ev.Kind != tee.KindNVGPU {
-		return tee.Claims{}, fmt.Errorf("nvidia-gpu: evidence kind %q: this verifier accepts only %q", ev.Kind, tee.KindNVGPU)
-	}
-	if err := ctx.Err(); err != nil {
+	if err := tee.CheckEvidence(ctx, ev, tee.KindNVGPU); err != nil {
 		return tee.Claims{}, err
 	}
 	p, err := parseEvidence(ev.Raw)

@@ -8,19 +8,16 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/confed/confed/internal/tee/pinned"
 )
 
 // verifyEvidence checks the chain to roots as of now and the report's
 // signature with the leaf certificate's key.
 func verifyEvidence(p *parsed, roots *x509.CertPool, now time.Time) error {
-	inter := x509.NewCertPool()
-	for _, c := range p.chain[1:] {
-		inter.AddCert(c)
-	}
 	leaf := p.chain[0]
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-		return fmt.Errorf("nvidia-gpu: certificate chain (as of %s): %w", now.UTC().Format(time.RFC3339), err)
+	if err := pinned.VerifyChain(leaf, p.chain[1:], roots, now); err != nil {
+		return fmt.Errorf("nvidia-gpu: %w", err)
 	}
 	pub, ok := leaf.PublicKey.(*ecdsa.PublicKey)
 	if !ok || pub.Curve != elliptic.P384() {
@@ -56,16 +53,5 @@ func VerifyRaw(raw []byte, roots []*x509.Certificate, now time.Time) (*Report, e
 }
 
 func rootPool(roots []*x509.Certificate) (*x509.CertPool, error) {
-	if roots == nil {
-		r, err := DeviceRoot()
-		if err != nil {
-			return nil, err
-		}
-		roots = []*x509.Certificate{r}
-	}
-	pool := x509.NewCertPool()
-	for _, r := range roots {
-		pool.AddCert(r)
-	}
-	return pool, nil
+	return pinned.Pool(roots, DeviceRoot)
 }

@@ -58,28 +58,77 @@ func (p Policy) Kind() string {
 
 // Validate checks the section of the named kind.
 func (p Policy) Validate() error {
-	switch p.Kind() {
-	case tee.KindSEVSNP:
-		return p.SEVSNP.Validate()
-	case tee.KindTDX:
-		return p.TDX.Validate()
-	case tee.KindSGX:
-		return p.SGX.Validate()
-	case tee.KindNitro:
-		return p.Nitro.Validate()
-	case tee.KindMAA:
-		return p.MAA.Validate()
-	case tee.KindCCA:
-		return p.CCA.Validate()
-	case tee.KindNVGPU:
-		return p.NVGPU.Validate()
-	case tee.KindSimulated:
-		_, err := p.Simulated.measurements()
-		return err
-	case "":
+	k := p.Kind()
+	if sec, ok := sections[k]; ok {
+		return sec.validate(p)
+	}
+	if k == "" {
 		return errors.New("tee: missing: want " + kindWant)
 	}
 	return fmt.Errorf("tee: %q is not a TEE kind: want %s", p.TEE, kindWant)
+}
+
+// section is what the provider does with one kind's policy section:
+// validate it, and build a verifier from it and the hooks.
+type section struct {
+	validate func(Policy) error
+	verifier func(Policy, tee.Options, Hooks) (tee.Verifier, error)
+}
+
+// sections holds every kind a Policy can name, by evidence kind.
+var sections = map[string]section{
+	tee.KindSimulated: {
+		func(p Policy) error { _, err := p.Simulated.measurements(); return err },
+		func(p Policy, opts tee.Options, _ Hooks) (tee.Verifier, error) {
+			if !opts.AllowInsecureSimulated {
+				return nil, tee.ErrInsecureRefused
+			}
+			ms, _ := p.Simulated.measurements()
+			return simulated.NewVerifier(opts, ms...), nil
+		}},
+	tee.KindSEVSNP: {
+		func(p Policy) error { return p.SEVSNP.Validate() },
+		func(p Policy, _ tee.Options, h Hooks) (tee.Verifier, error) {
+			o := h.SNP
+			o.Now = h.now(o.Now)
+			return snp.NewVerifier(p.SEVSNP, o)
+		}},
+	tee.KindTDX: {
+		func(p Policy) error { return p.TDX.Validate() },
+		func(p Policy, _ tee.Options, h Hooks) (tee.Verifier, error) {
+			o := h.TDX
+			o.Now = h.now(o.Now)
+			return tdx.NewVerifier(p.TDX, o)
+		}},
+	tee.KindSGX: {
+		func(p Policy) error { return p.SGX.Validate() },
+		func(p Policy, _ tee.Options, _ Hooks) (tee.Verifier, error) { return sgx.NewVerifier(p.SGX) }},
+	tee.KindNitro: {
+		func(p Policy) error { return p.Nitro.Validate() },
+		func(p Policy, _ tee.Options, h Hooks) (tee.Verifier, error) {
+			o := h.Nitro
+			o.Now = h.now(o.Now)
+			return nitro.NewVerifier(p.Nitro, o)
+		}},
+	tee.KindMAA: {
+		func(p Policy) error { return p.MAA.Validate() },
+		func(p Policy, _ tee.Options, h Hooks) (tee.Verifier, error) {
+			o := h.MAA
+			o.Now = h.now(o.Now)
+			return maa.NewVerifier(p.MAA, o)
+		}},
+	tee.KindCCA: {
+		func(p Policy) error { return p.CCA.Validate() },
+		func(p Policy, _ tee.Options, h Hooks) (tee.Verifier, error) {
+			return cca.NewVerifier(p.CCA, cca.Options{Now: h.Now})
+		}},
+	tee.KindNVGPU: {
+		func(p Policy) error { return p.NVGPU.Validate() },
+		func(p Policy, _ tee.Options, h Hooks) (tee.Verifier, error) {
+			o := h.NVGPU
+			o.Now = h.now(o.Now)
+			return nvgpu.NewVerifier(p.NVGPU, o)
+		}},
 }
 
 func (s SimulatedPolicy) measurements() ([][]byte, error) {
@@ -107,54 +156,25 @@ type Hooks struct {
 	Now func() time.Time
 }
 
+// now is the clock a verifier gets: h.Now if set, else the kind's own
+// hook (which may be nil, for time.Now).
+func (h Hooks) now(own func() time.Time) func() time.Time {
+	if h.Now != nil {
+		return h.Now
+	}
+	return own
+}
+
 // Verifier returns a verifier of evidence against p.
 func Verifier(p Policy, opts tee.Options, h Hooks) (tee.Verifier, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("attestation policy: %w", err)
 	}
-	switch p.Kind() {
-	case tee.KindSimulated:
-		if !opts.AllowInsecureSimulated {
-			return nil, tee.ErrInsecureRefused
-		}
-		ms, _ := p.Simulated.measurements()
-		return simulated.NewVerifier(opts, ms...), nil
-	case tee.KindSEVSNP:
-		o := h.SNP
-		if h.Now != nil {
-			o.Now = h.Now
-		}
-		return snp.NewVerifier(p.SEVSNP, o)
-	case tee.KindTDX:
-		o := h.TDX
-		if h.Now != nil {
-			o.Now = h.Now
-		}
-		return tdx.NewVerifier(p.TDX, o)
-	case tee.KindSGX:
-		return sgx.NewVerifier(p.SGX)
-	case tee.KindNitro:
-		o := h.Nitro
-		if h.Now != nil {
-			o.Now = h.Now
-		}
-		return nitro.NewVerifier(p.Nitro, o)
-	case tee.KindMAA:
-		o := h.MAA
-		if h.Now != nil {
-			o.Now = h.Now
-		}
-		return maa.NewVerifier(p.MAA, o)
-	case tee.KindCCA:
-		return cca.NewVerifier(p.CCA, cca.Options{Now: h.Now})
-	case tee.KindNVGPU:
-		o := h.NVGPU
-		if h.Now != nil {
-			o.Now = h.Now
-		}
-		return nvgpu.NewVerifier(p.NVGPU, o)
+	sec, ok := sections[p.Kind()]
+	if !ok {
+		return nil, tee.ErrUnsupportedVerifier(p.TEE)
 	}
-	return nil, tee.ErrUnsupportedVerifier(p.TEE)
+	return sec.verifier(p, opts, h)
 }
 
 // SimulatedVerifier is the verifier of an INSECURE simulated peer with no
