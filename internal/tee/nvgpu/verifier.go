@@ -5,6 +5,7 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -66,6 +67,9 @@ func (v *Verifier) Verify(ctx context.Context, ev tee.Evidence, reportData [64]b
 // its GPU field: a composite attestation of a confidential VM and its GPUs.
 // It fails if any GPU fails.
 func Attach(ctx context.Context, cpu tee.Claims, v *Verifier, gpus [][]byte, reportData [64]byte) (tee.Claims, error) {
+	if len(gpus) == 0 { // asked to check GPUs and given none: refuse, do not pass the CPU alone
+		return tee.Claims{}, errors.New("nvidia-gpu: no GPU evidence to attach")
+	}
 	for i, raw := range gpus {
 		c, err := v.Verify(ctx, tee.Evidence{Kind: tee.KindNVGPU, Raw: raw}, reportData)
 		if err != nil {

@@ -182,6 +182,9 @@ func TestAttachComposite(t *testing.T) {
 	if _, err := Attach(context.Background(), cpu, v, [][]byte{ev, bad}, rd); err == nil || !strings.Contains(err.Error(), "GPU 1") {
 		t.Fatalf("err = %v", err)
 	}
+	if _, err := Attach(context.Background(), cpu, v, nil, rd); err == nil || !strings.Contains(err.Error(), "no GPU evidence") {
+		t.Fatalf("no GPU evidence: err = %v, want a refusal", err)
+	}
 }
 
 func TestPolicyValidate(t *testing.T) {
