@@ -1,7 +1,6 @@
 package aggregator
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -9,26 +8,14 @@ import (
 
 	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/yamlcfg"
+	"github.com/confed/confed/internal/yamlcfg/yamlcfgtest"
 )
 
 // writeConfigTestFiles makes dir/conf/tls with the TLS files, writes yaml
 // to dir/conf/aggregator.yaml and returns that path and dir/conf.
 func writeConfigTestFiles(t *testing.T, yaml string) (path, conf string) {
 	t.Helper()
-	conf = filepath.Join(t.TempDir(), "conf")
-	if err := os.MkdirAll(filepath.Join(conf, "tls"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"tls/aggregator.pem", "tls/aggregator.key", "tls/ca.pem"} {
-		if err := os.WriteFile(filepath.Join(conf, f), []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path = filepath.Join(conf, "aggregator.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path, conf
+	return yamlcfgtest.WriteConfig(t, "conf", "aggregator.yaml", yaml, "tls/aggregator.pem", "tls/aggregator.key", "tls/ca.pem")
 }
 
 const configTestYAML = `attestation: {tee: simulated}
@@ -137,7 +124,7 @@ func TestConfigLoadErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Load succeeded")
 			}
-			want := strings.ReplaceAll(path+strings.Join(tt.want, "\n"+path), "{conf}", conf)
+			want := yamlcfgtest.Errors(path, conf, tt.want)
 			if err.Error() != want {
 				t.Errorf("error\n got: %s\nwant: %s", err, want)
 			}

@@ -72,19 +72,6 @@ func newAggMetrics() *aggMetrics {
 	return m
 }
 
-// startMetrics serves the server's metrics as cfg says; the returned stop
-// function (never nil) closes the listener.
-func (s *Server) startMetrics(cfg metricscfg.Config, onListen func(net.Addr)) (func(), error) {
-	srv, err := metricscfg.Start(cfg, s.metrics.reg, s.log)
-	if err != nil || srv == nil {
-		return func() {}, err
-	}
-	if onListen != nil {
-		onListen(srv.Addr())
-	}
-	return func() { _ = srv.Close() }, nil
-}
-
 func (m *aggMetrics) serverOptions() []grpc.ServerOption {
 	if m == nil {
 		return nil
@@ -199,7 +186,7 @@ func (m *aggMetrics) streamStarted() func(accepted bool) {
 func (s *Server) instrument(cfg metricscfg.Config, onListen func(net.Addr)) (func(), error) {
 	s.metrics = newAggMetrics()
 	s.verifier = s.metrics.verifications.Wrap(s.verifier, "aggregator")
-	return s.startMetrics(cfg, onListen)
+	return metricscfg.Serve(cfg, s.metrics.reg, s.log, onListen)
 }
 
 // taskDone counts what a task from the coordinator did to the round held.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/confed/confed/coordinator/dashboard"
 	"github.com/confed/confed/internal/yamlcfg"
+	"github.com/confed/confed/internal/yamlcfg/yamlcfgtest"
 )
 
 // writeConfigTestFiles makes dir/conf holding the TLS files, a round
@@ -16,22 +17,7 @@ import (
 // dir/conf/coordinator.yaml and returns that path and dir/conf.
 func writeConfigTestFiles(t *testing.T, yaml string) (path, conf string) {
 	t.Helper()
-	conf = filepath.Join(t.TempDir(), "conf")
-	for _, d := range []string{"certs", "state"} {
-		if err := os.MkdirAll(filepath.Join(conf, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, f := range []string{"certs/coordinator.pem", "certs/coordinator.key", "certs/ca.pem", "federation.yaml"} {
-		if err := os.WriteFile(filepath.Join(conf, f), []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path = filepath.Join(conf, "coordinator.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path, conf
+	return yamlcfgtest.WriteConfig(t, "conf", "coordinator.yaml", yaml, "certs/coordinator.pem", "certs/coordinator.key", "certs/ca.pem", "federation.yaml", "state/")
 }
 
 const configTestYAML = `database: state/coordinator.db
@@ -131,8 +117,7 @@ func TestConfigLoadErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Load succeeded")
 			}
-			want := path + strings.Join(tt.want, "\n"+path)
-			want = strings.NewReplacer("{conf}", conf, "{dir}", filepath.Dir(conf)).Replace(want)
+			want := yamlcfgtest.Errors(path, conf, tt.want)
 			if err.Error() != want {
 				t.Errorf("error\n got: %s\nwant: %s", err, want)
 			}
@@ -195,7 +180,7 @@ func TestConfigDashboardErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Load succeeded")
 			}
-			want := strings.ReplaceAll(path+strings.Join(tt.want, "\n"+path), "{conf}", conf)
+			want := yamlcfgtest.Errors(path, conf, tt.want)
 			if err.Error() != want {
 				t.Errorf("error\n got: %s\nwant: %s", err, want)
 			}

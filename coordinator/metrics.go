@@ -110,14 +110,7 @@ func (e *engine) instrument(m *coordMetrics) {
 // startMetrics serves m as cfg says; the returned stop function (never
 // nil) closes the listener.
 func startMetrics(cfg metricscfg.Config, m *coordMetrics, opts Options) (func(), error) {
-	srv, err := metricscfg.Start(cfg, m.reg, opts.Logger)
-	if err != nil || srv == nil {
-		return func() {}, err
-	}
-	if opts.OnMetricsListen != nil {
-		opts.OnMetricsListen(srv.Addr())
-	}
-	return func() { _ = srv.Close() }, nil
+	return metricscfg.Serve(cfg, m.reg, opts.Logger, opts.OnMetricsListen)
 }
 
 // serverOptions are the interceptors that count bytes and downloads.

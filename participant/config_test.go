@@ -1,7 +1,6 @@
 package participant
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/yamlcfg"
+	"github.com/confed/confed/internal/yamlcfg/yamlcfgtest"
 )
 
 // writeConfigTestFiles makes dir/hospital holding TLS files and a data
@@ -17,22 +17,7 @@ import (
 // and dir/hospital.
 func writeConfigTestFiles(t *testing.T, yaml string) (path, conf string) {
 	t.Helper()
-	conf = filepath.Join(t.TempDir(), "hospital")
-	for _, d := range []string{"pki", "data"} {
-		if err := os.MkdirAll(filepath.Join(conf, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, f := range []string{"pki/me.pem", "pki/me.key", "pki/ca.pem", "data/cleveland.data"} {
-		if err := os.WriteFile(filepath.Join(conf, f), []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path = filepath.Join(conf, "participant.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path, conf
+	return yamlcfgtest.WriteConfig(t, "hospital", "participant.yaml", yaml, "pki/me.pem", "pki/me.key", "pki/ca.pem", "data/cleveland.data")
 }
 
 const configTestYAML = `aggregator_attestation: {tee: simulated}
@@ -171,7 +156,7 @@ func TestConfigLoadErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Load succeeded")
 			}
-			want := strings.ReplaceAll(path+strings.Join(tt.want, "\n"+path), "{conf}", conf)
+			want := yamlcfgtest.Errors(path, conf, tt.want)
 			if err.Error() != want {
 				t.Errorf("error\n got: %s\nwant: %s", err, want)
 			}

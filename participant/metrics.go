@@ -86,14 +86,7 @@ func newPartMetrics() *partMetrics {
 func (d *daemon) instrument(onListen func(net.Addr)) (func(), error) {
 	d.metrics = newPartMetrics()
 	d.verifier = d.metrics.verifications.Wrap(d.verifier, "aggregator")
-	srv, err := metricscfg.Start(d.cfg.Metrics, d.metrics.reg, d.log)
-	if err != nil || srv == nil {
-		return func() {}, err
-	}
-	if onListen != nil {
-		onListen(srv.Addr())
-	}
-	return func() { _ = srv.Close() }, nil
+	return metricscfg.Serve(d.cfg.Metrics, d.metrics.reg, d.log, onListen)
 }
 
 func (m *partMetrics) dialOptions() []grpc.DialOption {

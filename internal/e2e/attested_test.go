@@ -32,24 +32,8 @@ func snpRoundConfig(t *testing.T, p snp.Policy, deadline string) string {
 		t.Fatal(err)
 	}
 	indented := "    " + strings.ReplaceAll(strings.TrimSpace(string(pol)), "\n", "\n    ")
-	return `federation: e2e
-rounds: 2
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [cleveland, hungary, long-beach-va]
-  min: 3
-timing:
-  join_timeout: 30s
-  aggregator_ready_timeout: 30s
-  round_deadline: ` + deadline + `
-  aggregation_timeout: 30s
-tee:
-  aggregator: sev-snp
-  participants: none
-  sev-snp:
-` + indented + "\n"
+	return roundYAML(roundOpts{rounds: 2, min: 3, roundDeadline: deadline, noTraining: true,
+		tee: "  aggregator: sev-snp\n  participants: none\n  sev-snp:\n" + indented + "\n"})
 }
 
 // runSNPFederation runs a federation whose aggregator attests with the fake

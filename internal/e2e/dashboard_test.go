@@ -30,26 +30,7 @@ import (
 // dashboardRounds expects four hospitals, three of which suffice: the
 // fourth (switzerland) refuses the aggregator's measurement in every round,
 // so each round closes at its short deadline with three updates.
-const dashboardRounds = `federation: e2e
-rounds: 3
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [cleveland, hungary, long-beach-va, switzerland]
-  min: 3
-timing:
-  join_timeout: 30s
-  aggregator_ready_timeout: 30s
-  round_deadline: 8s
-  aggregation_timeout: 30s
-training:
-  local_epochs: 5
-  learning_rate: 0.05
-  batch_size: 16
-tee:
-  aggregator: simulated
-`
+var dashboardRounds = roundYAML(roundOpts{rounds: 3, expected: []string{"cleveland", "hungary", "long-beach-va", "switzerland"}, min: 3, roundDeadline: "8s"})
 
 // chromiumPath finds headless Chromium, failing in CI and skipping
 // elsewhere when it is missing.

@@ -113,7 +113,7 @@ func TestExternalPyTorchTrainer(t *testing.T) {
 		t.Skip(msg)
 	}
 	hs := []heartdisease.Hospital{heartdisease.Hospitals[0], heartdisease.Hospitals[1], heartdisease.Hospitals[3]}
-	cfgYAML := strings.Replace(threeRounds, "round_deadline: 30s", "round_deadline: 2m", 1)
+	cfgYAML := roundYAML(roundOpts{rounds: 3, min: 3, roundDeadline: "2m"})
 	var root string
 	f, rounds, op, _ := runFederation(t, hs, cfgYAML, func(h heartdisease.Hospital, cfg *participant.Config) {
 		if h.Name == "cleveland" {
@@ -177,26 +177,7 @@ func emptyWorkRoot(t *testing.T, root string) {
 }
 
 // failingRounds: four hospitals, any three of which make a round.
-const failingRounds = `federation: e2e
-rounds: 6
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [cleveland, hungary, switzerland, long-beach-va]
-  min: 3
-timing:
-  join_timeout: 30s
-  aggregator_ready_timeout: 30s
-  round_deadline: 5s
-  aggregation_timeout: 30s
-training:
-  local_epochs: 5
-  learning_rate: 0.05
-  batch_size: 16
-tee:
-  aggregator: simulated
-`
+var failingRounds = roundYAML(roundOpts{rounds: 6, expected: []string{"cleveland", "hungary", "switzerland", "long-beach-va"}, min: 3, roundDeadline: "5s"})
 
 // TestExternalTrainerFailures: Switzerland's external trainer crashes,
 // hangs, writes a wrongly shaped model, a NaN and bad metrics in rounds 2

@@ -25,26 +25,7 @@ import (
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
-const threeRounds = `federation: e2e
-rounds: 3
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [cleveland, hungary, long-beach-va]
-  min: 3
-timing:
-  join_timeout: 30s
-  aggregator_ready_timeout: 30s
-  round_deadline: 30s
-  aggregation_timeout: 30s
-training:
-  local_epochs: 5
-  learning_rate: 0.05
-  batch_size: 16
-tee:
-  aggregator: simulated
-`
+var threeRounds = roundYAML(roundOpts{rounds: 3, min: 3})
 
 // TestFederationThreeRounds runs a coordinator, an aggregator and three
 // hospitals for three rounds over loopback gRPC with mutual TLS and a real

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,8 +16,7 @@ import (
 func TestFixedPointFederation(t *testing.T) {
 	t.Parallel()
 	ring := func(bits int, scale string) string {
-		return strings.Replace(threeRounds, "tee:\n", "aggregation:\n  fixed_point:\n    enabled: true\n    bits: "+
-			fmt.Sprint(bits)+"\n    clip: 1\n    scale: "+scale+"\n    max_weight: 1000\ntee:\n", 1)
+		return roundYAML(roundOpts{rounds: 3, min: 3, sections: fixedPointSection(bits, scale)})
 	}
 	configs := map[string]string{"fixed32": ring(32, "65536"), "fixed64": ring(64, "1099511627776"), "float": threeRounds}
 	wantStrategy := map[string]string{"fixed32": "fedavg(fixed-point 32)", "fixed64": "fedavg(fixed-point 64)", "float": "fedavg"}

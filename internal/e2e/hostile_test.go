@@ -24,26 +24,7 @@ import (
 // hostileRounds expects a fourth participant, rogue, that never sends a
 // valid update: with min 3 every round closes at the (short) deadline with
 // the three hospitals.
-const hostileRounds = `federation: e2e
-rounds: 2
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [cleveland, hungary, long-beach-va, rogue]
-  min: 3
-timing:
-  join_timeout: 30s
-  aggregator_ready_timeout: 30s
-  round_deadline: 6s
-  aggregation_timeout: 30s
-training:
-  local_epochs: 5
-  learning_rate: 0.05
-  batch_size: 16
-tee:
-  aggregator: simulated
-`
+var hostileRounds = roundYAML(roundOpts{rounds: 2, expected: []string{"cleveland", "hungary", "long-beach-va", "rogue"}, min: 3, roundDeadline: "6s"})
 
 var honest = []string{"cleveland", "hungary", "long-beach-va"}
 

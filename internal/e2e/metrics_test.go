@@ -25,26 +25,7 @@ import (
 // metricsRounds expects a fourth participant, rogue, driven by the test:
 // round 1 closes at its deadline with the three hospitals (rogue's updates
 // are refused), round 2 as soon as rogue's valid update is included.
-const metricsRounds = `federation: e2e
-rounds: 2
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [cleveland, hungary, long-beach-va, rogue]
-  min: 3
-timing:
-  join_timeout: 30s
-  aggregator_ready_timeout: 30s
-  round_deadline: 5s
-  aggregation_timeout: 30s
-training:
-  local_epochs: 5
-  learning_rate: 0.05
-  batch_size: 16
-tee:
-  aggregator: simulated
-`
+var metricsRounds = roundYAML(roundOpts{rounds: 2, expected: []string{"cleveland", "hungary", "long-beach-va", "rogue"}, min: 3, roundDeadline: "5s"})
 
 // metricsAddrs collects the metrics listeners' addresses by daemon.
 type metricsAddrs struct {

@@ -14,31 +14,10 @@ import (
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
-// privateRounds is a three-hospital federation; PRIVACY is replaced per test.
-const privateRounds = `federation: e2e
-rounds: ROUNDS
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [cleveland, hungary, long-beach-va]
-  min: 3
-timing:
-  join_timeout: 30s
-  aggregator_ready_timeout: 30s
-  round_deadline: 30s
-  aggregation_timeout: 30s
-training:
-  local_epochs: 5
-  learning_rate: 0.05
-  batch_size: 16
-tee:
-  aggregator: simulated
-PRIVACY
-`
-
-func privateConfig(rounds, privacy string) string {
-	return strings.NewReplacer("ROUNDS", rounds, "PRIVACY", privacy).Replace(privateRounds)
+// privateConfig is a three-hospital federation of the given rounds with
+// the given privacy (and other) sections.
+func privateConfig(rounds int, privacy string) string {
+	return roundYAML(roundOpts{rounds: rounds, min: 3, sections: privacy})
 }
 
 // runPrivate runs a federation to its end and returns what the Operator
@@ -138,7 +117,7 @@ func checkPrivacyTrail(t *testing.T, resp *confedv1.ListRoundsResponse, recs []l
 // and the round statuses and the ledger carry the accountant's ε.
 func TestPrivacyCentral(t *testing.T) {
 	const z, delta = 1.0, 1e-5
-	resp, recs, mf := runPrivate(t, privateConfig("3", `privacy:
+	resp, recs, mf := runPrivate(t, privateConfig(3, `privacy:
   mode: central
   noise_multiplier: 1.0
   adaptive_clipping:
@@ -177,7 +156,7 @@ func TestPrivacyBudgetStops(t *testing.T) {
 	if !(one <= budget && two > budget) {
 		t.Fatalf("test set-up: epsilon after one round %v, after two %v, budget %v", one, two, budget)
 	}
-	resp, recs, mf, f := runPrivateFed(t, privateConfig("5", `privacy:
+	resp, recs, mf, f := runPrivateFed(t, privateConfig(5, `privacy:
   mode: local
   noise_multiplier: 1.0
   clip_norm: 0.5
@@ -222,8 +201,8 @@ func TestPrivacyBudgetStops(t *testing.T) {
 // training round without DP cannot be continued with DP on: the restarted
 // coordinator refuses to start, naming the round.
 func TestPrivacyRefusesNonPrivateHistory(t *testing.T) {
-	_, _, _, f := runPrivateFed(t, privateConfig("2", ""))
-	cfg := privateConfig("4", `privacy:
+	_, _, _, f := runPrivateFed(t, privateConfig(2, ""))
+	cfg := privateConfig(4, `privacy:
   mode: central
   noise_multiplier: 1.0
   clip_norm: 0.5
@@ -252,7 +231,7 @@ func TestPrivacyRefusesNonPrivateHistory(t *testing.T) {
 // (the aggregator clips the quantised updates and noises the dequantised
 // mean).
 func TestPrivacyCentralFixedPoint(t *testing.T) {
-	resp, recs, mf := runPrivate(t, privateConfig("2", `aggregation:
+	resp, recs, mf := runPrivate(t, privateConfig(2, `aggregation:
   fixed_point:
     enabled: true
 privacy:
@@ -278,7 +257,7 @@ privacy:
 // (below 1/participants) but that is not below one over the number of
 // training examples stops the federation before its first private round.
 func TestPrivacyDeltaAboveOneOverExamples(t *testing.T) {
-	resp, _, _ := runPrivate(t, privateConfig("3", `privacy:
+	resp, _, _ := runPrivate(t, privateConfig(3, `privacy:
   mode: central
   noise_multiplier: 1.0
   clip_norm: 0.5

@@ -17,26 +17,7 @@ import (
 // restartRounds lets round 1 start with two of the three hospitals (after a
 // short join timeout) and keeps it collecting for a long time: the third
 // hospital is held back, so the round cannot close early.
-const restartRounds = `federation: e2e
-rounds: 2
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [cleveland, hungary, long-beach-va]
-  min: 2
-timing:
-  join_timeout: 500ms
-  aggregator_ready_timeout: 30s
-  round_deadline: 60s
-  aggregation_timeout: 30s
-training:
-  local_epochs: 5
-  learning_rate: 0.05
-  batch_size: 16
-tee:
-  aggregator: simulated
-`
+var restartRounds = roundYAML(roundOpts{rounds: 2, min: 2, joinTimeout: "500ms", roundDeadline: "60s"})
 
 // TestCoordinatorRestartMidRound stops the coordinator while round 1 is
 // collecting (two updates already included, the third hospital held back)
@@ -151,25 +132,7 @@ func TestCoordinatorRestartMidRound(t *testing.T) {
 	verifyStoreFile(t, filepath.Join(f.dir, "coordinator.db"), 5) // genesis, 0, 1 failed, 2, 3
 }
 
-const earlyRounds = `federation: e2e
-rounds: 2
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [cleveland, hungary, long-beach-va]
-timing:
-  join_timeout: 30s
-  aggregator_ready_timeout: 30s
-  round_deadline: 30s
-  aggregation_timeout: 30s
-training:
-  local_epochs: 5
-  learning_rate: 0.05
-  batch_size: 16
-tee:
-  aggregator: simulated
-`
+var earlyRounds = roundYAML(roundOpts{rounds: 2})
 
 // TestParticipantsStartBeforeCoordinator starts the participants and the
 // aggregator while nothing listens on the coordinator's address: they must

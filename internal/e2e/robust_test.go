@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,37 +12,20 @@ import (
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
-// poisonedRounds: three hospitals and "rogue". In round 1 (the feature
+// poisonedConfig: three hospitals and "rogue". In round 1 (the feature
 // statistics) rogue behaves, contributing the statistics of a real
 // hospital's data (Switzerland's); in round 2 it sends a huge update.
-// AGGREGATION is replaced per test.
-const poisonedRounds = `federation: e2e
-rounds: 2
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [cleveland, hungary, long-beach-va, rogue]
-  min: 4
-timing:
-  join_timeout: 30s
-  aggregator_ready_timeout: 30s
-  round_deadline: 30s
-  aggregation_timeout: 30s
-training:
-  local_epochs: 5
-  learning_rate: 0.05
-  batch_size: 16
-AGGREGATION
-tee:
-  aggregator: simulated
-`
+// aggregation is the test's aggregation section (without the final
+// newline).
+func poisonedConfig(aggregation string) string {
+	return roundYAML(roundOpts{rounds: 2, expected: []string{"cleveland", "hungary", "long-beach-va", "rogue"}, min: 4, sections: aggregation + "\n"})
+}
 
 // runPoisoned runs a federation in which rogue poisons round 2 and returns
 // the final model's pooled test accuracy and its largest |weight|.
 func runPoisoned(t *testing.T, aggregation string) (accuracy, maxWeight float64) {
 	hs := []heartdisease.Hospital{heartdisease.Hospitals[0], heartdisease.Hospitals[1], heartdisease.Hospitals[3]}
-	f := newFed(t, hs, strings.Replace(poisonedRounds, "AGGREGATION", aggregation, 1))
+	f := newFed(t, hs, poisonedConfig(aggregation))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); f.wg.Wait() }()
 	f.startCoordinator(ctx, f.coordLis)

@@ -29,33 +29,8 @@ func secAggConfig(expected []string, rounds int, mode string, roundDeadline stri
 	if mode == "secagg+" {
 		sa = "secure_aggregation:\n  mode: secagg+\n  threshold: 3\n  neighbour_degree: 0\n  stage_timeout: 5s\n"
 	}
-	return fmt.Sprintf(`federation: e2e
-rounds: %d
-model:
-  kind: logistic_regression
-  features: 13
-participants:
-  expected: [%s]
-  min: 3
-timing:
-  join_timeout: 30s
-  aggregator_ready_timeout: 30s
-  round_deadline: %s
-  aggregation_timeout: 30s
-training:
-  local_epochs: 5
-  learning_rate: 0.05
-  batch_size: 16
-aggregation:
-  fixed_point:
-    enabled: true
-    bits: 32
-    clip: 1
-    scale: 65536
-    max_weight: 1000
-%stee:
-  aggregator: simulated
-`, rounds, strings.Join(expected, ", "), roundDeadline, sa)
+	return roundYAML(roundOpts{rounds: rounds, expected: expected, min: 3, roundDeadline: roundDeadline,
+		sections: fixedPointSection(32, "65536") + sa})
 }
 
 func hospitalNames(hs []heartdisease.Hospital) []string {

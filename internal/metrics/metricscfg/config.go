@@ -4,6 +4,7 @@ package metricscfg
 
 import (
 	"log/slog"
+	"net"
 
 	"github.com/confed/confed/internal/metrics"
 	"github.com/confed/confed/internal/yamlcfg"
@@ -36,4 +37,18 @@ func Start(c Config, reg *metrics.Registry, log *slog.Logger) (*metrics.Server, 
 		return nil, nil
 	}
 	return metrics.Start(c.Listen, reg, log)
+}
+
+// Serve serves reg as c says and reports the listener's address to
+// onListen (when not nil); the returned stop function (never nil) closes
+// the listener, and does nothing when metrics are off.
+func Serve(c Config, reg *metrics.Registry, log *slog.Logger, onListen func(net.Addr)) (func(), error) {
+	srv, err := Start(c, reg, log)
+	if err != nil || srv == nil {
+		return func() {}, err
+	}
+	if onListen != nil {
+		onListen(srv.Addr())
+	}
+	return func() { _ = srv.Close() }, nil
 }
