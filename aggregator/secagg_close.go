@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/confed/confed/aggregator/strategy"
 	"github.com/confed/confed/internal/logging"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
@@ -25,15 +26,10 @@ func (s *Server) closeSecAgg(ctx context.Context, t *confedv1.AggregationTask, r
 	rs.closed = true
 	rs.mu.Unlock()
 	include := t.GetInclude()
-	if n := len(include); n < s.cfg.MinUpdates {
-		return true, fmt.Errorf("refusing to aggregate %d update(s): fewer than min_updates (%d), the aggregate would reveal individual updates", n, s.cfg.MinUpdates)
-	}
-	wctx, cancel := context.WithTimeout(ctx, foldWait)
-	defer cancel()
-	if err := rs.waitFolded(wctx, include); err != nil {
+	if err := s.checkMinUpdates(len(include)); err != nil {
 		return true, err
 	}
-	contribs, err := rs.contributions(include)
+	contribs, err := rs.foldedContributions(ctx, include)
 	if err != nil {
 		return true, err
 	}
@@ -53,22 +49,7 @@ func (s *Server) closeSecAgg(ctx context.Context, t *confedv1.AggregationTask, r
 		return true, err
 	}
 	sa.pool.Release()
-	rs.releaseStaging(ctx)
-	releaseMemory() // before the global model is downloaded again
-	global, err := s.downloadGlobal(ctx, rs.task)
-	if err != nil {
-		return true, err
-	}
-	next, err := s.nextModel(rs, global.Model, delta)
-	if err != nil {
-		return true, fmt.Errorf("aggregating: %w", err)
-	}
 	s.log.Info("secure aggregation unmasked the sum", logging.KeyRound, t.GetRound(), "survivors", survivors,
 		"total_weight", res.TotalWeight)
-	s.dropRound("")
-	sum, err := s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs, nil)
-	if err == nil {
-		s.optBase = sum
-	}
-	return true, err
+	return true, s.finishRound(ctx, rs, func() (strategy.DeltaSource, error) { return delta, nil }, contribs)
 }

@@ -1,8 +1,6 @@
 package aggregator
 
 import (
-	"github.com/confed/confed/internal/fixedpoint"
-
 	"context"
 	"fmt"
 	"sync"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/confed/confed/aggregator/fedavg"
 	"github.com/confed/confed/aggregator/strategy"
+	"github.com/confed/confed/internal/fixedpoint"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/seal"
 	"github.com/confed/confed/internal/tee"

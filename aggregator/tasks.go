@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/confed/confed/aggregator/strategy"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
@@ -151,33 +152,59 @@ func (s *Server) closeRound(ctx context.Context, t *confedv1.AggregationTask) er
 	rs.mu.Lock()
 	rs.closed = true
 	rs.mu.Unlock()
-	if n := len(t.GetInclude()); n < s.cfg.MinUpdates {
-		return fmt.Errorf("refusing to aggregate %d update(s): fewer than min_updates (%d), the aggregate would reveal individual updates", n, s.cfg.MinUpdates)
-	}
-	wctx, cancel := context.WithTimeout(ctx, foldWait)
-	defer cancel()
-	if err := rs.waitFolded(wctx, t.GetInclude()); err != nil {
+	if err := s.checkMinUpdates(len(t.GetInclude())); err != nil {
 		return err
 	}
-	contribs, err := rs.contributions(t.GetInclude())
+	contribs, err := rs.foldedContributions(ctx, t.GetInclude())
 	if err != nil {
 		return err
 	}
+	return s.finishRound(ctx, rs, func() (strategy.DeltaSource, error) { return s.combine(rs) }, contribs)
+}
+
+// checkMinUpdates refuses to publish an aggregate of n updates when n is
+// below min_updates.
+func (s *Server) checkMinUpdates(n int) error {
+	if n < s.cfg.MinUpdates {
+		return fmt.Errorf("refusing to aggregate %d update(s): fewer than min_updates (%d), the aggregate would reveal individual updates", n, s.cfg.MinUpdates)
+	}
+	return nil
+}
+
+// foldedContributions waits, at most foldWait, until every update in
+// include has been folded and returns their contributions, in order.
+func (rs *roundState) foldedContributions(ctx context.Context, include []string) ([]*confedv1.Contribution, error) {
+	wctx, cancel := context.WithTimeout(ctx, foldWait)
+	defer cancel()
+	if err := rs.waitFolded(wctx, include); err != nil {
+		return nil, err
+	}
+	return rs.contributions(include)
+}
+
+// finishRound is the end of every publishing close path (single, tree root,
+// secure aggregation): it frees the staging buffers, downloads the global
+// model again, takes the round's delta (after the download, so that the sum
+// is spent only once the base model is in hand), applies the server
+// optimiser, forgets the round and publishes the signed next model.
+func (s *Server) finishRound(ctx context.Context, rs *roundState, delta func() (strategy.DeltaSource, error),
+	contribs []*confedv1.Contribution) error {
 	rs.releaseStaging(ctx)
 	releaseMemory() // before the global model is downloaded again
 	global, err := s.downloadGlobal(ctx, rs.task)
 	if err != nil {
 		return err
 	}
-	delta, err := s.combine(rs)
+	d, err := delta()
 	if err != nil {
 		return fmt.Errorf("aggregating: %w", err)
 	}
-	next, err := s.nextModel(rs, global.Model, delta)
+	next, err := s.nextModel(rs, global.Model, d)
 	if err != nil {
 		return fmt.Errorf("aggregating: %w", err)
 	}
 	s.dropRound("")
+	// rs.dpApplied is set by delta (combine's central DP); nil in a masked round.
 	sum, err := s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs, rs.dpApplied)
 	if err == nil {
 		s.optBase = sum

@@ -10,12 +10,10 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/confed/confed/internal/atls"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/seal"
 	"github.com/confed/confed/internal/submit"
-	"github.com/confed/confed/internal/tee"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -36,12 +34,7 @@ func (s *Server) closeLeaf(ctx context.Context, t *confedv1.AggregationTask, rs 
 		s.log.Info("no update of this leaf's shard was included; no partial to send", logging.KeyRound, t.GetRound())
 		return nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, foldWait)
-	defer cancel()
-	if err := rs.waitFolded(wctx, t.GetInclude()); err != nil {
-		return err
-	}
-	contribs, err := rs.contributions(t.GetInclude())
+	contribs, err := rs.foldedContributions(ctx, t.GetInclude())
 	if err != nil {
 		return err
 	}
@@ -104,12 +97,12 @@ func (s *Server) sendPartial(ctx context.Context, rs *roundState, r *treeRound, 
 	}
 	up, err := confedv1.NewTreeAggregatorClient(conn).SubmitPartial(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("opening the partial stream: %w", err)
 	}
 	leaf := r.task.GetLeafName()
 	sealer, err := submit.Sealer(up.Context(), s.federation, rs.task.GetRound(), leaf)
 	if err != nil {
-		return err
+		return fmt.Errorf("sealing to the root's round key: %w", err)
 	}
 	h.SealedStream = sealer.Header()
 	if err := up.Send(&confedv1.PartialRequest{Msg: &confedv1.PartialRequest_Header{Header: h}}); err != nil && !errors.Is(err, io.EOF) {
@@ -120,7 +113,7 @@ func (s *Server) sendPartial(ctx context.Context, rs *roundState, r *treeRound, 
 	}
 	resp, err := up.CloseAndRecv()
 	if err != nil {
-		return err
+		return fmt.Errorf("the root's answer: %w", err)
 	}
 	if !resp.GetAccepted() {
 		return fmt.Errorf("the root refused the partial: %s", resp.GetReason())
@@ -140,10 +133,10 @@ func sendSealedPartial(r io.Reader, chunk int, sealer *seal.Sealer, up confedv1.
 	})
 }
 
-// dialRoot opens the attested connection to the root: the root must hold
-// an aggregator certificate of the tree's root name, present evidence that
-// meets this aggregator's policy and bind a round key for round; this leaf
-// presents its own evidence for the root to verify.
+// dialRoot opens the attested connection to the root (submit.Dial): the
+// root must hold an aggregator certificate of the tree's root name, present
+// evidence that meets this aggregator's policy and bind a round key for
+// round; this leaf presents its own evidence for the root to verify.
 func (s *Server) dialRoot(round uint64, tt *confedv1.TreeTask) (*grpc.ClientConn, error) {
 	host, _, err := net.SplitHostPort(tt.GetRootAddress())
 	if err != nil {
@@ -153,24 +146,12 @@ func (s *Server) dialRoot(round uint64, tt *confedv1.TreeTask) (*grpc.ClientConn
 	if err != nil {
 		return nil, fmt.Errorf("client TLS: %w", err)
 	}
-	root := tt.GetRootName()
-	creds, err := atls.NewClientCredentials(atls.Config{
-		TLS: tlsCfg, Context: atls.Context{Federation: s.federation},
-		Issuer: s.issuer, Verifier: s.verifier, Required: true, OnHandshake: s.logHandshake,
-		CheckPeer: func(_ context.Context, peer pki.Identity, _ *tee.Claims, binding []byte) error {
-			if peer.Name != root {
-				return fmt.Errorf("the peer is aggregator %q, not the tree's root %q", peer.Name, root)
-			}
-			b, err := seal.ParseAggregatorBinding(binding)
-			if err != nil {
-				return err
-			}
-			_, err = b.KeyFor(round)
-			return err
-		},
-	})
+	conn, err := submit.Dial{
+		Address: tt.GetRootAddress(), TLS: tlsCfg, Federation: s.federation, Round: round,
+		Verifier: s.verifier, Issuer: s.issuer, OnHandshake: s.logHandshake, PeerName: tt.GetRootName(),
+	}.Connect()
 	if err != nil {
 		return nil, fmt.Errorf("attested transport: %w", err)
 	}
-	return grpc.NewClient(tt.GetRootAddress(), grpc.WithTransportCredentials(creds))
+	return conn, nil
 }

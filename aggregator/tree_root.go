@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/confed/confed/aggregator/strategy"
 	"github.com/confed/confed/internal/atls"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/pki"
@@ -78,14 +79,7 @@ func (s *Server) admitPartial(ctx context.Context, leaf string, h *confedv1.Part
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	kind := confedv1.PartialKind_PARTIAL_KIND_FLOAT64
-	switch {
-	case rs.ring != nil:
-		kind = confedv1.PartialKind_PARTIAL_KIND_RING32
-	case rs.ring64 != nil:
-		kind = confedv1.PartialKind_PARTIAL_KIND_RING64
-	}
-	if err := checkPartialHeader(h, rs.globalSHA[:], kind, rs.spec.NumParams(), shard); err != nil {
+	if err := checkPartialHeader(h, rs.globalSHA[:], rs.partialKind(), rs.spec.NumParams(), shard); err != nil {
 		return nil, nil, nil, err
 	}
 	s.tree.mu.Lock()
@@ -100,6 +94,17 @@ func (s *Server) admitPartial(ctx context.Context, leaf string, h *confedv1.Part
 	}
 	r.receiving[leaf] = true
 	return rs, r, rec, nil
+}
+
+// partialKind is the kind of the round's sum, which partials must match.
+func (rs *roundState) partialKind() confedv1.PartialKind {
+	switch {
+	case rs.ring != nil:
+		return confedv1.PartialKind_PARTIAL_KIND_RING32
+	case rs.ring64 != nil:
+		return confedv1.PartialKind_PARTIAL_KIND_RING64
+	}
+	return confedv1.PartialKind_PARTIAL_KIND_FLOAT64
 }
 
 // leafEvidence requires the connection's peer to have presented evidence
@@ -129,7 +134,10 @@ func checkPartialHeader(h *confedv1.PartialHeader, globalSHA []byte, kind confed
 	if h.GetKind() != kind {
 		return fmt.Errorf("partial is %v, round %d sums %v", h.GetKind(), h.GetRound(), kind)
 	}
-	elem, _ := partialElemSize(kind)
+	elem, err := partialElemSize(kind)
+	if err != nil {
+		return fmt.Errorf("round %d: %w", h.GetRound(), err)
+	}
 	if want := uint64(elem) * uint64(numParams); h.GetSize() != want {
 		return fmt.Errorf("partial declares %d bytes, a sum of this model has %d", h.GetSize(), want)
 	}
@@ -286,8 +294,8 @@ func readSealedPartial(op *seal.Opener, srv confedv1.TreeAggregator_SubmitPartia
 // checks that together they hold exactly the included updates, and
 // publishes their combination as a single aggregator would.
 func (s *Server) closeRoot(ctx context.Context, t *confedv1.AggregationTask, rs *roundState, r *treeRound) error {
-	if n := len(t.GetInclude()); n < s.cfg.MinUpdates {
-		return fmt.Errorf("refusing to aggregate %d update(s): fewer than min_updates (%d), the aggregate would reveal individual updates", n, s.cfg.MinUpdates)
+	if err := s.checkMinUpdates(len(t.GetInclude())); err != nil {
+		return err
 	}
 	want := map[string][]string{}
 	for _, l := range t.GetTree().GetLeaves() {
@@ -309,27 +317,8 @@ func (s *Server) closeRoot(ctx context.Context, t *confedv1.AggregationTask, rs 
 	rs.mu.Lock()
 	rs.closed = true
 	rs.mu.Unlock()
-	rs.releaseStaging(ctx)
-	releaseMemory() // before the global model is downloaded again
-	global, err := s.downloadGlobal(ctx, rs.task)
-	if err != nil {
-		return err
-	}
-	delta, err := s.combine(rs)
-	if err != nil {
-		return fmt.Errorf("aggregating: %w", err)
-	}
-	next, err := s.nextModel(rs, global.Model, delta)
-	if err != nil {
-		return fmt.Errorf("aggregating: %w", err)
-	}
-	s.dropRound("")
-	s.tree.setRecords(t.GetRound(), records)
-	sum, err := s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs, rs.dpApplied)
-	if err == nil {
-		s.optBase = sum
-	}
-	return err
+	s.tree.setRecords(t.GetRound(), records) // for the manifest that publish signs
+	return s.finishRound(ctx, rs, func() (strategy.DeltaSource, error) { return s.combine(rs) }, contribs)
 }
 
 // errFailReported marks a task error already reported to the coordinator.

@@ -34,22 +34,19 @@ type Dial struct {
 	Issuer tee.Issuer
 	// OnHandshake, if set, sees every handshake's outcome.
 	OnHandshake func(atls.Event)
+	// PeerName, if set, is the aggregator name the peer's certificate must
+	// carry (a tree leaf dialling its root).
+	PeerName string
 }
 
 // Connect opens the connection. No RPC can run on it unless the
 // aggregator's evidence verifies and binds a key for d.Round.
 func (d Dial) Connect() (*grpc.ClientConn, error) {
-	round := d.Round
 	creds, err := atls.NewClientCredentials(atls.Config{
 		TLS: d.TLS, Context: atls.Context{Federation: d.Federation},
 		Verifier: d.Verifier, Required: true, Issuer: d.Issuer, OnHandshake: d.OnHandshake,
-		CheckPeer: func(_ context.Context, _ pki.Identity, _ *tee.Claims, binding []byte) error {
-			b, err := seal.ParseAggregatorBinding(binding)
-			if err != nil {
-				return err
-			}
-			_, err = b.KeyFor(round)
-			return err
+		CheckPeer: func(_ context.Context, peer pki.Identity, _ *tee.Claims, binding []byte) error {
+			return d.checkPeer(peer, binding)
 		},
 	})
 	if err != nil {
@@ -59,6 +56,20 @@ func (d Dial) Connect() (*grpc.ClientConn, error) {
 	// with SendSealedStream are not copied.
 	return grpc.NewClient(d.Address, grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(sealwire.Codec{})))
+}
+
+// checkPeer refuses an aggregator other than PeerName (when set) and one
+// whose attested binding carries no round key for d.Round.
+func (d Dial) checkPeer(peer pki.Identity, binding []byte) error {
+	if d.PeerName != "" && peer.Name != d.PeerName {
+		return fmt.Errorf("the peer is aggregator %q, not %q", peer.Name, d.PeerName)
+	}
+	b, err := seal.ParseAggregatorBinding(binding)
+	if err != nil {
+		return err
+	}
+	_, err = b.KeyFor(d.Round)
+	return err
 }
 
 // Sealer seals to the round key that the attested aggregator at the other
