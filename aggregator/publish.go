@@ -12,8 +12,9 @@ import (
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
-// publish signs m as the result of task t and streams it to the coordinator.
-func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *model.Model, parent []byte, contribs []*confedv1.Contribution, priv *confedv1.PrivacyApplied) ([32]byte, error) {
+// publish signs m as the result of task t and streams it to the coordinator;
+// masked says that m was unmasked from SecAgg+ inputs (the manifest says so).
+func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *model.Model, parent []byte, contribs []*confedv1.Contribution, priv *confedv1.PrivacyApplied, masked bool) ([32]byte, error) {
 	size, sum, err := modelio.Digest(m)
 	if err != nil {
 		return sum, err
@@ -22,7 +23,7 @@ func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *mo
 		Federation: s.federation, Round: t.GetRound(), ModelSha256: sum[:], ModelSize: uint64(size),
 		ParentSha256: parent, Contributions: contribs, ConfigSha256: t.GetConfigSha256(),
 		TeeKind: s.claims.Kind, Insecure: s.claims.Insecure, CreatedAt: timestamppb.Now(),
-		Strategy: strategyName(t.GetParams(), masked(t, contribs)), Privacy: priv,
+		Strategy: strategyName(t.GetParams(), masked), Privacy: priv,
 		Tree: s.tree.manifestRecords(t.GetRound()),
 	}
 	signed, err := s.signer.Sign(mf)
@@ -50,14 +51,6 @@ func (s *Server) publish(ctx context.Context, t *confedv1.AggregationTask, m *mo
 	s.log.Info("aggregate published", logging.KeyRound, t.GetRound(), logging.KeyModelSHA, fmt.Sprintf("%x", sum),
 		"contributions", len(contribs), "strategy", mf.GetStrategy())
 	return sum, nil
-}
-
-// masked reports whether the aggregate of task t was unmasked from SecAgg+
-// inputs: the round runs secure aggregation and its contributions carry no
-// example counts (a masked input hides its weight; every plain update
-// declares at least one example).
-func masked(t *confedv1.AggregationTask, contribs []*confedv1.Contribution) bool {
-	return t.GetSecagg() != nil && len(contribs) > 0 && contribs[0].GetNumExamples() == 0
 }
 
 // strategyName names how the model was made, e.g. "fedavg",

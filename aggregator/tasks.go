@@ -104,7 +104,7 @@ func (s *Server) initModel(ctx context.Context, t *confedv1.AggregationTask) err
 	if err != nil {
 		return fmt.Errorf("initial model: %w", err)
 	}
-	_, err = s.publish(ctx, t, m, nil, nil, nil)
+	_, err = s.publish(ctx, t, m, nil, nil, nil, false)
 	return err
 }
 
@@ -203,9 +203,10 @@ func (s *Server) finishRound(ctx context.Context, rs *roundState, delta func() (
 	if err != nil {
 		return fmt.Errorf("aggregating: %w", err)
 	}
+	masked := rs.secagg != nil
 	s.dropRound("")
 	// rs.dpApplied is set by delta (combine's central DP); nil in a masked round.
-	sum, err := s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs, rs.dpApplied)
+	sum, err := s.publish(ctx, rs.task, next, rs.globalSHA[:], contribs, rs.dpApplied, masked)
 	if err == nil {
 		s.optBase = sum
 	}
