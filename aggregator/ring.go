@@ -105,18 +105,20 @@ func receiveRing[T ringWord](s *Server, g ringOf[T], ctx context.Context, rs *ro
 	if err != nil {
 		return s.report(rs, name, h, nil, fmt.Errorf("waiting for a staging buffer: %w", err))
 	}
-	defer g.pool.Put(buf)
+	release := func() { _ = g.pool.Put(buf) }
 	in := newRingIngest(rs.spec, buf, g.dtype)
-	if err := s.openStream(rs, name, h, srv, in.write); err != nil {
-		return s.report(rs, name, h, nil, err)
+	var sum [32]byte
+	err = s.openStream(rs, name, h, srv, in.write)
+	if err == nil {
+		sum, err = in.finish(h.GetUpdateSha256(), h.GetNumExamples(), ringParams(rs.task.GetParams().GetFixedPoint()), g.kernel())
 	}
-	p := ringParams(rs.task.GetParams().GetFixedPoint())
-	sum, err := in.finish(h.GetUpdateSha256(), h.GetNumExamples(), p, g.kernel())
 	if err != nil {
+		release()
 		return s.report(rs, name, h, nil, err)
 	}
 	return s.report(rs, name, h, &outcome{sha: sum, bytes: in.received,
-		fold: func(c *confedv1.Contribution) error { return g.fold(rs, c, buf) }}, nil)
+		fold:    func(c *confedv1.Contribution) error { return g.fold(rs, c, buf) },
+		release: release}, nil)
 }
 
 // updateDtype is the element type of the round's updates: float32, or the

@@ -62,6 +62,9 @@ type roundState struct {
 	// the sum).
 	combined bool
 	changed  chan struct{}
+	// failedFolds are included updates whose fold failed, with the reason:
+	// the round cannot be closed with them.
+	failedFolds map[string]error
 }
 
 func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]byte, buffers int, spillDir string) (*roundState, error) {
@@ -150,6 +153,19 @@ func (r *roundState) fold(c *confedv1.Contribution, values []float32) error {
 	return nil
 }
 
+// foldFailed records that the fold of an included update failed, and
+// wakes whoever waits for folds.
+func (r *roundState) foldFailed(participant string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failedFolds == nil {
+		r.failedFolds = map[string]error{}
+	}
+	r.failedFolds[participant] = err
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
 // markFolded records c and wakes whoever waits for folds; r.mu is held.
 func (r *roundState) markFolded(c *confedv1.Contribution) {
 	r.folded[c.GetParticipant()] = c
@@ -200,15 +216,19 @@ func statisticsRound(m *model.Model) bool {
 	return true
 }
 
-// waitFolded waits until every participant in include has been folded.
+// waitFolded waits until every participant in include has been folded,
+// and fails at once if the fold of one of them failed.
 func (r *roundState) waitFolded(ctx context.Context, include []string) error {
 	for {
 		r.mu.Lock()
 		missing := ""
 		for _, p := range include {
-			if _, ok := r.folded[p]; !ok {
+			if err := r.failedFolds[p]; err != nil {
+				r.mu.Unlock()
+				return fmt.Errorf("the coordinator included the update of %q, whose fold failed: %w", p, err)
+			}
+			if _, ok := r.folded[p]; !ok && missing == "" {
 				missing = p
-				break
 			}
 		}
 		ch := r.changed

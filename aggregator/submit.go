@@ -149,21 +149,23 @@ func (s *Server) receive(ctx context.Context, rs *roundState, name string, h *co
 	if err != nil {
 		return s.report(rs, name, h, nil, fmt.Errorf("waiting for a staging buffer: %w", err))
 	}
-	defer rs.pool.Put(buf)
+	release := func() { _ = rs.pool.Put(buf) }
 	limits := fedavg.Limits{MaxBytes: int64(rs.task.GetParams().GetMaxUpdateBytes()), MaxNorm: rs.task.GetParams().GetMaxUpdateNorm()}
 	in, err := fedavg.NewIngestor(rs.spec, buf, int64(h.GetSize()), h.GetUpdateSha256(), limits)
 	if err == nil {
 		err = s.openStream(rs, name, h, srv, in.Write)
 	}
-	if err != nil {
-		return s.report(rs, name, h, nil, err)
+	var staged *fedavg.Staged
+	if err == nil {
+		staged, err = in.Finish()
 	}
-	staged, err := in.Finish()
 	if err != nil {
+		release()
 		return s.report(rs, name, h, nil, err)
 	}
 	return s.report(rs, name, h, &outcome{sha: staged.SHA256, bytes: staged.Bytes, norm: staged.Norm,
-		fold: func(c *confedv1.Contribution) error { return rs.fold(c, staged.Values) }}, nil)
+		fold:    func(c *confedv1.Contribution) error { return rs.fold(c, staged.Values) },
+		release: release}, nil)
 }
 
 // openStream reads the sealed chunks of an update, opens each with the
@@ -338,18 +340,24 @@ func receivePlain(op *seal.Opener, h *confedv1.UpdateHeader, srv confedv1.Aggreg
 	}
 }
 
-// outcome is a validated update: what the coordinator is told, and how to
-// fold it once included.
+// outcome is a validated update: what the coordinator is told, how to
+// fold it once included, and how to free its staging buffer afterwards.
 type outcome struct {
-	sha   [32]byte
-	bytes int64
-	norm  float64
-	fold  func(*confedv1.Contribution) error
+	sha     [32]byte
+	bytes   int64
+	norm    float64
+	fold    func(*confedv1.Contribution) error
+	release func()
 }
 
 // report tells the coordinator the outcome (out is nil when the update was
 // refused with ingestErr); the coordinator's answer is the commit point for
-// folding.
+// folding. report owns out: it releases its staging buffer at once when the
+// update is not included, or after folding it when it is. The fold runs on
+// its own goroutine, so that the participant's answer, and the next
+// update's stream, do not wait for it; closing the round waits for every
+// included update's fold (waitFolded), and a fold that fails fails the
+// round rather than publishing an aggregate without an included update.
 func (s *Server) report(rs *roundState, name string, h *confedv1.UpdateHeader, out *outcome, ingestErr error) *confedv1.SubmitUpdateResponse {
 	res := &confedv1.SubmissionResult{Round: h.GetRound(), Participant: name, NumExamples: h.GetNumExamples(), Metrics: h.GetMetrics()}
 	if ingestErr != nil {
@@ -366,6 +374,9 @@ func (s *Server) report(rs *roundState, name string, h *confedv1.UpdateHeader, o
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ack, err := s.ctrl.ReportSubmission(ctx, res)
+	if out != nil && (err != nil || !ack.GetInclude()) {
+		out.release()
+	}
 	if err != nil {
 		s.metrics.refuse("coordinator_unavailable")
 		return &confedv1.SubmitUpdateResponse{Reason: fmt.Sprintf("the coordinator could not be told of the update: %v", err)}
@@ -379,12 +390,22 @@ func (s *Server) report(rs *roundState, name string, h *confedv1.UpdateHeader, o
 		return &confedv1.SubmitUpdateResponse{Reason: ack.GetReason(), UpdateSha256: res.GetUpdateSha256()}
 	}
 	c := &confedv1.Contribution{Participant: name, NumExamples: h.GetNumExamples(), UpdateSha256: res.GetUpdateSha256()}
-	if err := out.fold(c); err != nil {
-		s.log.Error("folding an included update", logging.KeyParticipant, name, logging.KeyErr, err)
-		s.metrics.refuse("fold_failed")
-		return &confedv1.SubmitUpdateResponse{Reason: err.Error()}
-	}
-	s.log.Info("update folded", logging.KeyRound, h.GetRound(), logging.KeyParticipant, name, "num_examples", h.GetNumExamples())
+	go s.foldIncluded(rs, c, out)
 	s.metrics.accept(name)
 	return &confedv1.SubmitUpdateResponse{Accepted: true, UpdateSha256: res.GetUpdateSha256()}
+}
+
+// foldIncluded folds an included update into the round's sum and frees its
+// staging buffer. A failure is recorded in the round, whose close then
+// fails with it: the coordinator has included the update, so an aggregate
+// without it must not be published.
+func (s *Server) foldIncluded(rs *roundState, c *confedv1.Contribution, out *outcome) {
+	defer out.release()
+	if err := out.fold(c); err != nil {
+		s.log.Error("folding an included update", logging.KeyRound, rs.task.GetRound(), logging.KeyParticipant, c.GetParticipant(), logging.KeyErr, err)
+		s.metrics.refuse("fold_failed")
+		rs.foldFailed(c.GetParticipant(), err)
+		return
+	}
+	s.log.Info("update folded", logging.KeyRound, rs.task.GetRound(), logging.KeyParticipant, c.GetParticipant(), "num_examples", c.GetNumExamples())
 }

@@ -7,13 +7,16 @@ import (
 	"sync"
 
 	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/offheap"
 )
 
 // Pool hands out at most K staging buffers of n elements, so that memory
 // stays at K updates (plus the sum) however many participants submit at
-// once. Buffers are allocated on first use and zeroed when returned; Release
-// frees them when the round's collection ends. It is safe for concurrent
-// use.
+// once. Buffers are allocated on first use, outside the Go heap
+// (internal/offheap), and zeroed when returned; Release unmaps them when
+// the round's collection ends (a buffer still handed out is unmapped when
+// it is returned). A buffer must not be used after Put. It is safe for
+// concurrent use.
 type Pool[T float32 | uint32 | uint64] struct {
 	n        int
 	free     chan []T      // K slots; nil until a buffer is first allocated
@@ -68,11 +71,16 @@ func (p *Pool[T]) Get(ctx context.Context) ([]T, error) {
 	select {
 	case buf := <-p.free:
 		if buf == nil {
-			buf = make([]T, p.n)
+			var err error
+			if buf, err = offheap.Make[T](p.n); err != nil {
+				p.free <- nil // the slot stays free
+				return nil, fmt.Errorf("fedavg: buffer pool: %w", err)
+			}
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if !p.track(buf, true) { // released meanwhile
+			_ = offheap.Free(buf)
 			return nil, ErrReleased
 		}
 		return buf, nil
@@ -96,16 +104,17 @@ func (p *Pool[T]) Put(buf []T) error {
 	if !p.track(buf, false) {
 		return errors.New("fedavg: buffer pool: put a buffer not handed out by this pool (or put twice)")
 	}
-	if !p.dropped {
-		p.free <- buf // never blocks: at most K buffers are ever handed out
+	if p.dropped {
+		p.checkDrained()
+		return offheap.Free(buf)
 	}
-	p.checkDrained()
+	p.free <- buf // never blocks: at most K buffers are ever handed out
 	return nil
 }
 
-// Release ends the pool: the idle buffers are dropped (for the garbage
-// collector), Get fails with ErrReleased, and buffers still handed out are
-// dropped when they are Put. Release may be called more than once.
+// Release ends the pool: the idle buffers are unmapped, Get fails with
+// ErrReleased, and buffers still handed out are unmapped when they are Put.
+// Release may be called more than once.
 func (p *Pool[T]) Release() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -115,7 +124,7 @@ func (p *Pool[T]) Release() {
 	p.dropped = true
 	close(p.released)
 	for len(p.free) > 0 {
-		<-p.free
+		_ = offheap.Free(<-p.free) // nil for slots never used
 	}
 	p.checkDrained()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/offheap"
 )
 
 func TestBufferPoolBoundsBuffers(t *testing.T) {
@@ -177,4 +178,45 @@ func TestPoolRelease(t *testing.T) {
 		t.Fatalf("%d buffers kept after Release", len(p.free))
 	}
 	p.Release() // idempotent
+}
+
+// TestPoolUnmapsOnRelease checks that large staging buffers live outside
+// the Go heap and are unmapped by Release: the idle ones at once, the one
+// still handed out when it is returned.
+func TestPoolUnmapsOnRelease(t *testing.T) {
+	const n = offheap.MinMapped // 4 MiB of float32
+	before := offheap.Mapped()
+	p, err := NewPool[float32](n, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := p.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a[n-1], b[0] = 1, 2
+	if got := offheap.Mapped() - before; got != 2*4*n {
+		t.Fatalf("%d bytes mapped for two buffers of %d float32, want %d", got, n, 2*4*n)
+	}
+	if err := p.Put(a); err != nil {
+		t.Fatal(err)
+	}
+	p.Release()
+	if got := offheap.Mapped() - before; got != 4*n {
+		t.Fatalf("%d bytes mapped after Release with one buffer out, want %d", got, 4*n)
+	}
+	if err := p.Put(b); err != nil {
+		t.Fatal(err)
+	}
+	if got := offheap.Mapped() - before; got != 0 {
+		t.Fatalf("%d bytes still mapped after the last Put", got)
+	}
+	if err := p.Drained(ctx); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,5 @@
+//go:build darwin || freebsd
+
+package offheap
+
+func adviseHuge([]byte) {}

@@ -1,0 +1,11 @@
+//go:build !(linux || darwin || freebsd)
+
+package offheap
+
+import "errors"
+
+const canMap = false
+
+func mapAnon(int) ([]byte, error) { return nil, errors.New("no anonymous mappings on this system") }
+
+func unmap([]byte) error { return nil }

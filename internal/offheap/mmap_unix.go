@@ -1,0 +1,24 @@
+//go:build linux || darwin || freebsd
+
+package offheap
+
+import "syscall"
+
+const canMap = true
+
+// hugePageMin is the smallest mapping for which transparent huge pages are
+// requested: a few 2 MiB pages at least.
+const hugePageMin = 8 << 20
+
+func mapAnon(n int) ([]byte, error) {
+	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return nil, err
+	}
+	if n >= hugePageMin {
+		adviseHuge(b)
+	}
+	return b, nil
+}
+
+func unmap(b []byte) error { return syscall.Munmap(b) }
