@@ -34,8 +34,12 @@ type Config struct {
 	// TLS is the aggregator's certificate, key and the federation CA.
 	TLS yamlcfg.TLSFiles `yaml:"tls"`
 	// MaxConcurrentUpdates is how many updates are staged at once, 1 to
-	// 64 (default 2); memory stays bounded by (1+N) models.
-	MaxConcurrentUpdates int `yaml:"max_concurrent_updates"`
+	// 64, or auto (the default): as many as keep a round's sum and staging
+	// buffers within three times the model's float32 size, at most 2 (1 in
+	// float and 64-bit fixed-point rounds, whose sums take twice the
+	// model; 2 in 32-bit fixed-point and secure-aggregation rounds). See
+	// stagingBuffers.
+	MaxConcurrentUpdates yamlcfg.AutoInt `yaml:"max_concurrent_updates"`
 	// ChunkSize is the size of the chunks models and updates are streamed
 	// in, 4KiB to 4MiB (default 1MiB).
 	ChunkSize yamlcfg.ByteSize `yaml:"chunk_size"`
@@ -82,13 +86,12 @@ type Config struct {
 	loc *yamlcfg.Locator
 }
 
-// Default returns the defaults: listen on 127.0.0.1:7444, 2 concurrent
-// updates, 1MiB chunks, log at info level as text. coordinator and tls have
-// none.
+// Default returns the defaults: listen on 127.0.0.1:7444, staging buffers
+// chosen per round (auto), 1MiB chunks, log at info level as text.
+// coordinator and tls have none.
 func Default() Config {
 	return Config{
 		Listen:               "127.0.0.1:7444",
-		MaxConcurrentUpdates: 2,
 		MinUpdates:           2,
 		ChunkSize:            yamlcfg.MiB,
 		StreamIdleTimeout:    defaultStreamIdle,
@@ -128,7 +131,7 @@ func (c Config) Validate() error {
 		yamlcfg.CheckAddress(l, "listen", c.Listen, true),
 		yamlcfg.CheckAddress(l, "coordinator", c.Coordinator, false),
 		c.TLS.Validate(l, "tls"),
-		yamlcfg.InRange(l, "max_concurrent_updates", c.MaxConcurrentUpdates, 1, concurrentUpdatesLimit),
+		yamlcfg.AutoInRange(l, "max_concurrent_updates", c.MaxConcurrentUpdates, 1, concurrentUpdatesLimit),
 		yamlcfg.InRange(l, "chunk_size", c.ChunkSize, chunkSizeMin, chunkSizeMax),
 		c.checkStreamWindow(l),
 		yamlcfg.CheckDuration(l, "stream_idle_timeout", c.StreamIdleTimeout, streamIdleTimeoutMax),

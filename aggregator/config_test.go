@@ -42,13 +42,19 @@ func TestConfigLoad(t *testing.T) {
 	}{
 		{"defaults, relative TLS paths", configTestYAML, func(conf string) Config {
 			return Config{Listen: "127.0.0.1:7444", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
-				MaxConcurrentUpdates: 2, MinUpdates: 2, ChunkSize: yamlcfg.MiB, StreamIdleTimeout: defaultStreamIdle, StreamTimeout: defaultStreamTimeout, MaxConnections: defaultMaxConnections, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}, Attestation: provider.Policy{TEE: "simulated"}}
+				MinUpdates: 2, ChunkSize: yamlcfg.MiB, StreamIdleTimeout: defaultStreamIdle, StreamTimeout: defaultStreamTimeout, MaxConnections: defaultMaxConnections, Log: yamlcfg.LogConfig{Level: "info", Format: "text"}, Attestation: provider.Policy{TEE: "simulated"}}
 		}},
 		{"every key set", configTestYAML + "listen: 0.0.0.0:0\nmax_concurrent_updates: 64\nchunk_size: 4KiB\nlog: {level: warn, format: json}\n",
 			func(conf string) Config {
 				return Config{Listen: "0.0.0.0:0", Coordinator: "127.0.0.1:7443", TLS: configTestTLS(conf),
-					MaxConcurrentUpdates: 64, MinUpdates: 2, ChunkSize: 4 * yamlcfg.KiB, StreamIdleTimeout: defaultStreamIdle, StreamTimeout: defaultStreamTimeout, MaxConnections: defaultMaxConnections, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}, Attestation: provider.Policy{TEE: "simulated"}}
+					MaxConcurrentUpdates: yamlcfg.FixedInt(64), MinUpdates: 2, ChunkSize: 4 * yamlcfg.KiB, StreamIdleTimeout: defaultStreamIdle, StreamTimeout: defaultStreamTimeout, MaxConnections: defaultMaxConnections, Log: yamlcfg.LogConfig{Level: "warn", Format: "json"}, Attestation: provider.Policy{TEE: "simulated"}}
 			}},
+		{"staging buffers auto, said explicitly", configTestYAML + "max_concurrent_updates: auto\n", func(conf string) Config {
+			c := Default()
+			c.Coordinator, c.TLS = "127.0.0.1:7443", configTestTLS(conf)
+			c.Attestation = provider.Policy{TEE: "simulated"}
+			return c
+		}},
 		{"fixed stream window", configTestYAML + "stream_window: 64KiB\n", func(conf string) Config {
 			c := Default()
 			c.Coordinator, c.TLS, c.StreamWindow = "127.0.0.1:7443", configTestTLS(conf), 64*yamlcfg.KiB
@@ -87,7 +93,10 @@ func TestConfigLoadErrors(t *testing.T) {
 			`:7: max_concurrent_update: unknown key (did you mean "max_concurrent_updates"?)`,
 		}},
 		{"wrong type", configTestYAML + "max_concurrent_updates: many\n", []string{
-			`:7: max_concurrent_updates: expected an integer, got "many"`,
+			`:7: max_concurrent_updates: expected an integer or "auto", got "many"`,
+		}},
+		{"no staging buffer", configTestYAML + "max_concurrent_updates: 0\n", []string{
+			`:7: max_concurrent_updates: must be between 1 and 64, got 0`,
 		}},
 		{"too many updates", configTestYAML + "max_concurrent_updates: 65\n", []string{
 			`:7: max_concurrent_updates: must be between 1 and 64, got 65`,

@@ -108,7 +108,10 @@ func receiveRing[T ringWord](s *Server, g ringOf[T], ctx context.Context, rs *ro
 	release := func() { _ = g.pool.Put(buf) }
 	in := newRingIngest(rs.spec, buf, g.dtype)
 	var sum [32]byte
-	err = s.openStream(rs, name, h, srv, in.write)
+	err = grantStaging(srv)
+	if err == nil {
+		err = s.openStream(rs, name, h, srv, in.write)
+	}
 	if err == nil {
 		sum, err = in.finish(h.GetUpdateSha256(), h.GetNumExamples(), ringParams(rs.task.GetParams().GetFixedPoint()), g.kernel())
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/confed/confed/internal/fixedpoint"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/seal"
+	"github.com/confed/confed/internal/yamlcfg"
 	"github.com/confed/confed/internal/tee"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
@@ -67,7 +68,7 @@ type roundState struct {
 	failedFolds map[string]error
 }
 
-func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]byte, buffers int, spillDir string) (*roundState, error) {
+func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]byte, buffers yamlcfg.AutoInt, spillDir string) (*roundState, error) {
 	spec := global.Spec()
 	frozen, err := statistics(spec)
 	if err != nil {
@@ -80,46 +81,100 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 			return nil, fmt.Errorf("spill file for %s: %w", robust.Name, err)
 		}
 	}
-	pool, err := fedavg.NewBufferPool(spec, buffers)
-	if err != nil {
+	pool, err := fedavg.NewBufferPool(spec, stagingBuffers(buffers, 8, 4)) // float64 sum, float32 updates
+	if err == nil {
+		var key *seal.RoundKey
+		if key, err = seal.NewRoundKey(nil); err != nil {
+			err = fmt.Errorf("round key: %w", err)
+		}
+		rs := &roundState{
+			task: task, globalSHA: sha, spec: spec, pool: pool, key: key,
+			frozen: frozen, robust: robust, spill: spill,
+			folded: map[string]*confedv1.Contribution{}, changed: make(chan struct{}),
+		}
+		if err == nil {
+			err = rs.initSum(task, global, buffers)
+		}
+		if err == nil {
+			return rs, nil
+		}
+		_ = rs.release()
 		return nil, err
 	}
-	key, err := seal.NewRoundKey(nil)
-	if err != nil {
-		return nil, fmt.Errorf("round key: %w", err)
+	if spill != nil {
+		_ = spill.Close()
 	}
-	rs := &roundState{
-		task: task, globalSHA: sha, spec: spec, pool: pool, key: key,
-		frozen: frozen, robust: robust, spill: spill,
-		folded: map[string]*confedv1.Contribution{}, changed: make(chan struct{}),
-	}
-	masked := maskedRound(task, global) // the session sums the masked inputs (secagg.go)
+	return nil, err
+}
+
+// initSum sets up where the round's updates are summed: a ring in a
+// fixed-point training round, nothing in a masked round (the session sums
+// the masked inputs, secagg.go), else a float64 sum outside the Go heap.
+func (r *roundState) initSum(task *confedv1.AggregationTask, global *model.Model, buffers yamlcfg.AutoInt) error {
+	masked := maskedRound(task, global)
 	if fp := task.GetParams().GetFixedPoint(); fp != nil && !statisticsRound(global) && !masked {
-		if err := rs.initRing(ringParams(fp), buffers); err != nil {
-			return nil, fmt.Errorf("fixed point: %w", err)
+		if err := r.initRing(ringParams(fp), buffers); err != nil {
+			return fmt.Errorf("fixed point: %w", err)
 		}
-	} else if !masked {
-		rs.acc = fedavg.NewAccumulator(spec) // a fixed-point round needs no float64 sum
+		return nil
 	}
-	return rs, nil
+	if !masked {
+		acc, err := fedavg.NewMappedAccumulator(r.spec)
+		if err != nil {
+			return err
+		}
+		r.acc = acc
+	}
+	return nil
+}
+
+// release frees what the round holds: no stream is accepted any more, the
+// round key is destroyed, the secure-aggregation session dropped, the
+// staging buffers released, the spill file removed and the sum's memory
+// unmapped. It is called once,
+// when the round is dropped (or fails to open), after the last use of its
+// sum; it returns the spill file's removal error.
+func (r *roundState) release() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	if r.key != nil {
+		r.key.Destroy()
+	}
+	r.dropSecAgg()
+	// Staging buffers still in use are unmapped when their streams end.
+	r.pool.Release()
+	if r.ringPool != nil {
+		r.ringPool.Release()
+	}
+	if r.ringPool64 != nil {
+		r.ringPool64.Release()
+	}
+	if r.acc != nil {
+		_ = r.acc.Free() // only fails for a sum that was not mapped by Make
+	}
+	if r.spill != nil {
+		return r.spill.Close()
+	}
+	return nil
 }
 
 // initRing sets up the ring sum and staging buffers of a fixed-point round,
 // in the 32- or 64-bit ring as p says.
-func (r *roundState) initRing(p fixedpoint.Params, buffers int) error {
+func (r *roundState) initRing(p fixedpoint.Params, buffers yamlcfg.AutoInt) error {
 	n := r.spec.NumParams()
 	var err error
 	if p.Bits == 64 {
 		if r.ring64, err = fixedpoint.NewSum64(n, p); err != nil {
 			return err
 		}
-		r.ringPool64, err = fedavg.NewPool[uint64](n, buffers)
+		r.ringPool64, err = fedavg.NewPool[uint64](n, stagingBuffers(buffers, 8, 8))
 		return err
 	}
 	if r.ring, err = fixedpoint.NewSum32(n, p); err != nil {
 		return err
 	}
-	r.ringPool, err = fedavg.NewPool[uint32](n, buffers)
+	r.ringPool, err = fedavg.NewPool[uint32](n, stagingBuffers(buffers, 4, 4))
 	return err
 }
 

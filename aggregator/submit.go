@@ -19,6 +19,7 @@ import (
 	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/seal"
 	"github.com/confed/confed/internal/seal/sealwire"
+	"github.com/confed/confed/internal/submit"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -150,6 +151,10 @@ func (s *Server) receive(ctx context.Context, rs *roundState, name string, h *co
 		return s.report(rs, name, h, nil, fmt.Errorf("waiting for a staging buffer: %w", err))
 	}
 	release := func() { _ = rs.pool.Put(buf) }
+	if err := grantStaging(srv); err != nil {
+		release()
+		return s.report(rs, name, h, nil, err)
+	}
 	limits := fedavg.Limits{MaxBytes: int64(rs.task.GetParams().GetMaxUpdateBytes()), MaxNorm: rs.task.GetParams().GetMaxUpdateNorm()}
 	in, err := fedavg.NewIngestor(rs.spec, buf, int64(h.GetSize()), h.GetUpdateSha256(), limits)
 	if err == nil {
@@ -166,6 +171,15 @@ func (s *Server) receive(ctx context.Context, rs *roundState, name string, h *co
 	return s.report(rs, name, h, &outcome{sha: staged.SHA256, bytes: staged.Bytes, norm: staged.Norm,
 		fold:    func(c *confedv1.Contribution) error { return rs.fold(c, staged.Values) },
 		release: release}, nil)
+}
+
+// grantStaging tells the participant that a staging buffer waits for its
+// update: until then it sends nothing after the header (submit.StagingReady).
+func grantStaging(srv confedv1.Aggregator_SubmitUpdateServer) error {
+	if err := submit.GrantStaging(srv); err != nil {
+		return fmt.Errorf("telling the participant to send: %w", err)
+	}
+	return nil
 }
 
 // openStream reads the sealed chunks of an update, opens each with the

@@ -11,6 +11,7 @@ import (
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/modelio"
+	"github.com/confed/confed/internal/offheap"
 	"github.com/confed/confed/internal/seal"
 	"github.com/confed/confed/internal/tee"
 	"github.com/confed/confed/internal/tee/provider"
@@ -68,9 +69,14 @@ func (s *Server) handle(ctx context.Context, t *confedv1.AggregationTask) {
 	case confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_INIT:
 		err = s.initModel(ctx, t)
 	case confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_OPEN:
+		restore := tightGC()
 		err = s.openRound(ctx, t)
+		restore()
+		defer releaseMemory() // the global model downloaded to open the round
 	case confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_CLOSE:
+		restore := tightGC()
 		err = s.closeRound(ctx, t)
+		restore()
 		defer releaseMemory()
 	case confedv1.AggregationTaskKind_AGGREGATION_TASK_KIND_ABORT:
 		s.log.Warn("round aborted by the coordinator", logging.KeyRound, t.GetRound(), logging.KeyReason, t.GetReason())
@@ -113,11 +119,20 @@ func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) err
 	if err != nil {
 		return err
 	}
+	// The round keeps only what it learns from the model (its shape,
+	// whether it collects statistics), not the model.
+	defer freeModel(d.Model)
 	s.dropRound("a new round opens")
 	rs, err := newRoundState(t, d.Model, d.SHA256, s.cfg.MaxConcurrentUpdates, s.cfg.SpillDir)
 	if err != nil {
 		return err
 	}
+	opened := false
+	defer func() {
+		if !opened {
+			_ = rs.release()
+		}
+	}()
 	if rs.dp, err = newDPRound(t.GetParams().GetPrivacy(), rs.frozen, statisticsRound(d.Model)); err != nil {
 		return err
 	}
@@ -129,7 +144,7 @@ func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) err
 	}
 	s.tree.open(t)
 	s.mu.Lock()
-	s.cur = rs
+	s.cur, opened = rs, true
 	s.mu.Unlock()
 	if _, err := s.ctrl.RoundReady(ctx, &confedv1.RoundReadyRequest{Round: t.GetRound()}); err != nil {
 		return fmt.Errorf("announcing readiness: %w", err)
@@ -195,6 +210,7 @@ func (s *Server) finishRound(ctx context.Context, rs *roundState, delta func() (
 	if err != nil {
 		return err
 	}
+	defer freeModel(global.Model) // published below, then no longer used
 	d, err := delta()
 	if err != nil {
 		return fmt.Errorf("aggregating: %w", err)
@@ -217,7 +233,9 @@ func (s *Server) finishRound(ctx context.Context, rs *roundState, delta func() (
 // from and verifies its signature, evidence, hash and shape. The round
 // downloads it twice: when it opens (to check it and learn whether the
 // round collects feature statistics) and when it closes (to build the next
-// model on), so as not to hold it in memory while updates arrive.
+// model on), so as not to hold it in memory while updates arrive. The
+// model is decoded into a vector outside the Go heap, which the caller
+// gives back with freeModel once done with the model.
 func (s *Server) downloadGlobal(ctx context.Context, t *confedv1.AggregationTask) (*modelio.Downloaded, error) {
 	shape, err := specOf(t)
 	if err != nil {
@@ -230,11 +248,20 @@ func (s *Server) downloadGlobal(ctx context.Context, t *confedv1.AggregationTask
 	d, err := modelio.Receive(ctx, stream, modelio.Expect{
 		Federation: s.federation, Verifier: s.verifier, Spec: shape.Spec(), SHA256: t.GetGlobalModelSha256(),
 		MaxBytes: model.SafetensorsSize(shape.Spec()),
+		Alloc:    offheap.Make[float32], Free: func(v []float32) { _ = offheap.Free(v) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("global model of round %d: %w", t.GetGlobalRound(), err)
 	}
 	return d, nil
+}
+
+// freeModel unmaps the vector of a model that downloadGlobal returned; m
+// must not be used afterwards.
+func freeModel(m *model.Model) {
+	if flat, ok := m.Backing(); ok {
+		_ = offheap.Free(flat)
+	}
 }
 
 // participantVerifier builds the verifier of the round's participant
@@ -315,15 +342,8 @@ func (s *Server) dropRound(reason string) {
 		s.log.Info("dropping round state", logging.KeyRound, s.cur.task.GetRound(), logging.KeyReason, reason)
 	}
 	if s.cur != nil {
-		s.cur.mu.Lock()
-		s.cur.closed = true
-		s.cur.mu.Unlock()
-		s.cur.key.Destroy()
-		s.cur.dropSecAgg()
-		if s.cur.spill != nil {
-			if err := s.cur.spill.Close(); err != nil {
-				s.log.Warn("removing the spill file", logging.KeyErr, err)
-			}
+		if err := s.cur.release(); err != nil {
+			s.log.Warn("removing the spill file", logging.KeyErr, err)
 		}
 	}
 	s.cur = nil

@@ -58,7 +58,7 @@ type AggPeakResult struct {
 
 // PeakAggregator is the body of an Aggregator row: one operation is round 2
 // of a federation of n participants with d ≈ 3F+1 parameters, the
-// aggregator having k staging buffers.
+// aggregator having k staging buffers (0: max_concurrent_updates auto).
 func PeakAggregator(b *testing.B, n, d, k int, ring bool, window yamlcfg.ByteSize) {
 	spec, err := aggPeakSpec((d - 1) / 3)
 	if err != nil {
@@ -272,7 +272,9 @@ func startAggPeakFederation(n, features, k int, ring bool, window yamlcfg.ByteSi
 	acfg.Attestation = provider.Policy{TEE: "simulated"}
 	acfg.Coordinator = coordLis.Addr().String()
 	acfg.TLS = yamlcfg.TLSFiles(aggFiles)
-	acfg.MaxConcurrentUpdates = k
+	if k > 0 {
+		acfg.MaxConcurrentUpdates = yamlcfg.FixedInt(k)
+	}
 	acfg.StreamWindow = window
 	// Every participant connects at once: the aggregator serves them all
 	// (the worst case for its memory), rather than making some wait.

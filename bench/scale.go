@@ -97,16 +97,20 @@ func scaleCases(s Sizes) []Case {
 		}
 	}
 	if d := s.PeakD; d > 0 {
-		// The aggregator's defaults (2 staging buffers, dynamic HTTP/2
-		// windows) in both modes, and the smallest memory it can work in:
-		// fixed point, 1 buffer, stream_window 64KiB.
+		// The aggregator's defaults (staging buffers auto: 1 in float, 2
+		// in the 32-bit ring; dynamic HTTP/2 windows) in both modes; float
+		// with 2 buffers, the default before auto; and the smallest memory
+		// it can work in: fixed point, 1 buffer, stream_window 64KiB.
 		for _, v := range []struct {
 			mode   string
-			k      int
+			k      int // 0: auto
 			window yamlcfg.ByteSize
-		}{{"float", PeakStaging, 0}, {"ring", PeakStaging, 0}, {"ring", 1, 64 * yamlcfg.KiB}} {
+		}{{"float", 0, 0}, {"ring", 0, 0}, {"float", PeakStaging, 0}, {"ring", 1, 64 * yamlcfg.KiB}} {
 			base := ""
 			variant := fmt.Sprintf("%s-k%d", v.mode, v.k)
+			if v.k == 0 {
+				variant = v.mode + "-auto"
+			}
 			if v.window > 0 {
 				variant += "-w" + strings.ToLower(v.window.String())
 			}

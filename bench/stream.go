@@ -548,13 +548,7 @@ func (fed *streamFed) submit(ctx context.Context, t trainTask, r io.Reader, size
 	}
 	h := &confedv1.UpdateHeader{Round: round, NumExamples: numExamples, BaseModelSha256: t.task.GetGlobalModelSha256(),
 		Size: uint64(size), UpdateSha256: sum[:], SealedStream: sealer.Header()}
-	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
-		return fmt.Errorf("header: %w", err)
-	}
-	if err := submit.SendSealedStream(r, ChunkSize, sealer, up.SendMsg); err != nil {
-		return err
-	}
-	resp, err := up.CloseAndRecv()
+	resp, err := submit.SendUpdate(up, h, func() error { return submit.SendSealedStream(r, ChunkSize, sealer, up.SendMsg) })
 	if err != nil {
 		return err
 	}

@@ -85,12 +85,14 @@ func ringPayload(upd *model.Model, weight uint64, fp *confedv1.FixedPoint) (payl
 }
 
 // sendPayload streams the payload's bytes, sealed, without holding them
-// whole: the payload writes into a pipe that the sealer reads.
-func sendPayload(p payload, s *seal.Sealer, send func(*confedv1.SubmitUpdateRequest) error) error {
+// whole: the payload writes into a pipe that the sealer reads, and the
+// sealed chunks go to the stream's SendMsg without a copy
+// (submit.SendSealedStream).
+func sendPayload(p payload, s *seal.Sealer, sendMsg func(any) error) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(p.write(pw)) }()
 	defer pr.CloseWithError(io.ErrClosedPipe)
-	return submit.SendSealed(pr, stream.DefaultChunkSize, s, send)
+	return submit.SendSealedStream(pr, stream.DefaultChunkSize, s, sendMsg)
 }
 
 // localDP clips the update to the round's L2 norm and adds Gaussian noise

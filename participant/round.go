@@ -275,18 +275,13 @@ func (d *daemon) submit(ctx context.Context, t *confedv1.Task, base [32]byte, up
 	}
 	h := &confedv1.UpdateHeader{Round: t.GetRound(), NumExamples: uint64(metrics["num_examples"]), BaseModelSha256: base[:],
 		Size: uint64(upd.size), UpdateSha256: upd.sha[:], Metrics: metrics, SealedStream: sealer.Header()}
-	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
-		return nil, fmt.Errorf("sending update header: %w", err)
-	}
-	if err := sendPayload(upd, sealer, up.Send); err != nil {
-		return nil, fmt.Errorf("sending update: %w", err)
-	}
-	d.metrics.sent(upd.size)
-	resp, err = up.CloseAndRecv()
-	if err != nil {
-		return nil, fmt.Errorf("aggregator: %w", err)
-	}
-	return resp, nil
+	return submit.SendUpdate(up, h, func() error {
+		if err := sendPayload(upd, sealer, up.SendMsg); err != nil {
+			return err
+		}
+		d.metrics.sent(upd.size)
+		return nil
+	})
 }
 
 // transientHandshake reports whether a failed handshake is worth retrying:

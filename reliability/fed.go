@@ -192,7 +192,7 @@ func (f *Fed) configure() error {
 	ac.Attestation = provider.Policy{TEE: "simulated"}
 	ac.SpillDir = f.Dir
 	if s.MaxConcurrent > 0 {
-		ac.MaxConcurrentUpdates = s.MaxConcurrent
+		ac.MaxConcurrentUpdates = yamlcfg.FixedInt(s.MaxConcurrent)
 	}
 	setStreamIdle(&ac, s.StreamIdle)
 	if s.MaxConnections > 0 {

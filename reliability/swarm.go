@@ -311,10 +311,6 @@ func (sw *swarm) submit(ctx context.Context, name string, t *confedv1.Task) (*co
 	h := &confedv1.UpdateHeader{Round: round, NumExamples: 100, BaseModelSha256: t.GetGlobalModelSha256(),
 		Size: uint64(len(enc)), UpdateSha256: sum[:], SealedStream: sealer.Header(),
 		Metrics: map[string]float64{"train_loss": 0.5}}
-	if err := up.Send(&confedv1.SubmitUpdateRequest{Msg: &confedv1.SubmitUpdateRequest_Header{Header: h}}); err != nil {
-		return nil, fmt.Errorf("header: %w", err)
-	}
-	sw.emit(SwarmEvent{Kind: "stream", P: name, Round: round})
 	send := up.Send
 	if d := sw.spec.ChunkDelay; d > 0 {
 		send = func(m *confedv1.SubmitUpdateRequest) error {
@@ -322,8 +318,8 @@ func (sw *swarm) submit(ctx context.Context, name string, t *confedv1.Task) (*co
 			return up.Send(m)
 		}
 	}
-	if err := submit.SendSealed(bytes.NewReader(enc), sw.spec.ChunkSize, sealer, send); err != nil {
-		return nil, err
-	}
-	return up.CloseAndRecv()
+	return submit.SendUpdate(up, h, func() error {
+		sw.emit(SwarmEvent{Kind: "stream", P: name, Round: round})
+		return submit.SendSealed(bytes.NewReader(enc), sw.spec.ChunkSize, sealer, send)
+	})
 }

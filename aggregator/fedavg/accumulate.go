@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/offheap"
 )
 
 // Accumulator holds the weighted sum of accepted updates in float64: one
@@ -20,6 +21,10 @@ type Accumulator struct {
 	sum   []float64
 	count int
 	total float64
+	// mapped is the sum's memory when it lives outside the Go heap
+	// (NewMappedAccumulator), kept after TakeMean or TakeSum hand the sum
+	// out, until Free unmaps it.
+	mapped []float64
 
 	// queue holds Adds waiting for the lock: the goroutine that gets it
 	// folds them all in one batch (batch.go).
@@ -34,6 +39,35 @@ func NewAccumulator(spec model.Spec) *Accumulator {
 		return &Accumulator{err: fmt.Errorf("fedavg: accumulator: %w", err)}
 	}
 	return &Accumulator{spec: spec, sum: make([]float64, spec.NumParams())}
+}
+
+// NewMappedAccumulator is NewAccumulator with the sum outside the Go heap
+// (internal/offheap): the garbage collector neither scans it nor counts it
+// towards its target, and Free returns its memory to the system at once.
+// The caller must call Free exactly once, after its last use of the
+// accumulator and of any sum or mean taken from it.
+func NewMappedAccumulator(spec model.Spec) (*Accumulator, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("fedavg: accumulator: %w", err)
+	}
+	sum, err := offheap.Make[float64](spec.NumParams())
+	if err != nil {
+		return nil, fmt.Errorf("fedavg: accumulator: %w", err)
+	}
+	return &Accumulator{spec: spec, sum: sum, mapped: sum}, nil
+}
+
+// Free ends the accumulator: later calls fail, and the memory of a mapped
+// sum is unmapped, so that the slices TakeMean and TakeSum returned must no
+// longer be used. Free may be called more than once, and on an
+// accumulator of the heap (which it only spends).
+func (a *Accumulator) Free() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sum, a.err = nil, errors.New("fedavg: the accumulator was freed")
+	m := a.mapped
+	a.mapped = nil
+	return offheap.Free(m)
 }
 
 // parallelBlock is the smallest share of a vector worth a goroutine: below
@@ -92,7 +126,7 @@ func (a *Accumulator) Mean() ([]float64, error) {
 
 // TakeMean is Mean computed in place in the sum, without allocating a
 // second model-sized vector. The accumulator is spent: later calls to Add,
-// Mean or TakeMean fail.
+// Mean or TakeMean fail. A mapped accumulator's mean is valid until Free.
 func (a *Accumulator) TakeMean() ([]float64, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -15,7 +15,8 @@ import (
 
 // TakeSum returns the accumulated sum Σ wᵢ·vᵢ itself (not a copy), the
 // number of updates and their total weight. The accumulator is spent: later
-// calls fail. It fails if nothing was added.
+// calls fail. It fails if nothing was added. A mapped accumulator's sum is
+// valid until Free.
 func (a *Accumulator) TakeSum() ([]float64, int, float64, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

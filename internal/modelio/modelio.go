@@ -38,6 +38,12 @@ type Expect struct {
 	SHA256 []byte
 	// MaxBytes bounds the download.
 	MaxBytes int64
+	// Alloc, if set along with Spec, allocates the vector that the model
+	// is decoded into (by default, a Go slice), and Free gives it back
+	// when the download fails. The model of a successful download lives
+	// in that vector (Model.Backing), which the caller then owns.
+	Alloc func(n int) ([]float32, error)
+	Free  func([]float32)
 }
 
 // Downloaded is a verified model.
@@ -71,19 +77,23 @@ func Receive(ctx context.Context, r Receiver, want Expect) (*Downloaded, error) 
 	if h.GetSize() != mf.GetModelSize() || (want.MaxBytes > 0 && int64(h.GetSize()) > want.MaxBytes) {
 		return nil, fmt.Errorf("model size %d (manifest says %d, limit %d)", h.GetSize(), mf.GetModelSize(), want.MaxBytes)
 	}
-	m, sum, err := decode(r, int64(h.GetSize()), want.Spec)
+	m, sum, err := decode(r, int64(h.GetSize()), want)
 	if err != nil {
 		return nil, fmt.Errorf("model of round %d: %w", mf.GetRound(), err)
 	}
 	if !bytes.Equal(sum[:], mf.GetModelSha256()) {
+		if flat, ok := m.Backing(); ok && want.Spec != nil && want.Alloc != nil && want.Free != nil {
+			want.Free(flat)
+		}
 		return nil, fmt.Errorf("model of round %d: bytes hash to %x, the signed manifest says %x", mf.GetRound(), sum, mf.GetModelSha256())
 	}
 	return &Downloaded{Model: m, SHA256: sum, Verified: v, Signed: h.GetSigned(), Size: h.GetSize()}, nil
 }
 
-func decode(r Receiver, size int64, spec model.Spec) (*model.Model, [32]byte, error) {
+func decode(r Receiver, size int64, want Expect) (*model.Model, [32]byte, error) {
+	spec := want.Spec
 	if spec != nil {
-		return decodeFlat(r, size, spec)
+		return decodeFlat(r, size, want)
 	}
 	var sum [32]byte
 	pr, pw := io.Pipe()
@@ -119,9 +129,21 @@ func decode(r Receiver, size int64, spec model.Spec) (*model.Model, [32]byte, er
 // decodeFlat decodes a model of a known spec as it arrives, into one flat
 // vector that backs all its tensors (model.ViewFlat): no second copy of the
 // model exists at any time, and the aggregator can update it in place.
-func decodeFlat(r Receiver, size int64, spec model.Spec) (*model.Model, [32]byte, error) {
-	var sum [32]byte
-	flat := make([]float32, spec.NumParams())
+func decodeFlat(r Receiver, size int64, want Expect) (m *model.Model, sum [32]byte, err error) {
+	spec := want.Spec
+	var flat []float32
+	if want.Alloc != nil {
+		if flat, err = want.Alloc(spec.NumParams()); err != nil {
+			return nil, sum, fmt.Errorf("allocating the model: %w", err)
+		}
+		defer func() {
+			if err != nil && want.Free != nil {
+				want.Free(flat)
+			}
+		}()
+	} else {
+		flat = make([]float32, spec.NumParams())
+	}
 	dec := model.NewStreamDecoder(spec, model.Limits{MaxTotalBytes: size}, func(off int, values []float32) error {
 		copy(flat[off:], values)
 		return nil
@@ -133,8 +155,7 @@ func decodeFlat(r Receiver, size int64, spec model.Spec) (*model.Model, [32]byte
 	if err := dec.Close(); err != nil {
 		return nil, sum, err
 	}
-	m, err := model.ViewFlat(spec, flat)
-	if err != nil {
+	if m, err = model.ViewFlat(spec, flat); err != nil {
 		return nil, sum, err
 	}
 	copy(sum[:], h.Sum(nil))

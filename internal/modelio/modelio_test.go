@@ -115,3 +115,59 @@ func TestReceive(t *testing.T) {
 		})
 	}
 }
+
+// TestReceiveAlloc checks that a model of a known shape is decoded into the
+// vector Expect.Alloc gives, and that Free gets that vector back whenever
+// the download fails after allocating it.
+func TestReceiveAlloc(t *testing.T) {
+	m, err := model.Init(model.InitSpec{Kind: model.KindLogisticRegression, Features: 300, Init: model.InitNormal, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		edit      func([]*confedv1.ModelChunk) []*confedv1.ModelChunk
+		wantFreed bool
+		wantErr   string
+	}{
+		{name: "valid"},
+		{name: "truncated", edit: func(ms []*confedv1.ModelChunk) []*confedv1.ModelChunk { return ms[:len(ms)-1] }, wantFreed: true, wantErr: "truncated"},
+		{name: "flipped byte", edit: func(ms []*confedv1.ModelChunk) []*confedv1.ModelChunk {
+			d := ms[len(ms)-1].GetChunk().Data
+			d[len(d)-1] ^= 0x40
+			return ms
+		}, wantFreed: true, wantErr: "hash"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var allocated, freed []float32
+			w := Expect{Federation: "fed", Verifier: simulated.NewVerifier(tee.Options{AllowInsecureSimulated: true}), Spec: m.Spec(),
+				Alloc: func(n int) ([]float32, error) { allocated = make([]float32, n); return allocated, nil },
+				Free:  func(v []float32) { freed = v }}
+			msgs := signedStream(t, m, 1000)
+			if tt.edit != nil {
+				msgs = tt.edit(msgs)
+			}
+			got, err := Receive(context.Background(), &fakeStream{msgs}, w)
+			if (freed != nil) != tt.wantFreed || (freed != nil && &freed[0] != &allocated[0]) {
+				t.Fatalf("freed the allocated vector: %v, want %v", freed != nil, tt.wantFreed)
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			flat, ok := got.Model.Backing()
+			if !ok || &flat[0] != &allocated[0] {
+				t.Fatal("the model does not live in the allocated vector")
+			}
+			if model.SHA256(got.Model) != model.SHA256(m) {
+				t.Fatal("received a different model")
+			}
+		})
+	}
+}

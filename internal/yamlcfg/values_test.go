@@ -142,3 +142,42 @@ func TestByteSizeYAML(t *testing.T) {
 		t.Errorf("Marshal = %q, %v; want %q", out, err, "b: 1GiB\n")
 	}
 }
+
+func TestAutoIntYAML(t *testing.T) {
+	type s struct {
+		K AutoInt `yaml:"k"`
+	}
+	tests := []struct {
+		in      string
+		want    AutoInt
+		wantErr string
+	}{
+		{"k: auto", AutoInt{}, ""},
+		{"k: 3", FixedInt(3), ""},
+		{"k: 0", FixedInt(0), ""}, // fixed to 0: the daemon's range check refuses it, not silently auto
+		{"k: -2", FixedInt(-2), ""},
+		{"k: many", AutoInt{}, `expected an integer or "auto", got "many"`},
+		{"k: 1.5", AutoInt{}, `expected an integer or "auto"`},
+		{"k: [1]", AutoInt{}, `expected an integer or "auto"`},
+	}
+	for _, tt := range tests {
+		var got s
+		err := yaml.Unmarshal([]byte(tt.in), &got)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%q: error %v, want %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got.K != tt.want {
+			t.Errorf("%q: got %v, %v; want %v", tt.in, got.K, err, tt.want)
+		}
+		out, err := yaml.Marshal(got)
+		if err != nil || strings.TrimSpace(string(out)) != tt.in {
+			t.Errorf("%q marshals back to %q, %v", tt.in, out, err)
+		}
+	}
+	if AutoInRange(nil, "k", AutoInt{}, 1, 2) != nil || AutoInRange(nil, "k", FixedInt(0), 1, 2) == nil {
+		t.Error("AutoInRange: auto must pass and a fixed 0 must fail [1, 2]")
+	}
+}
