@@ -91,13 +91,13 @@ type Config struct {
 // coordinator and tls have none.
 func Default() Config {
 	return Config{
-		Listen:               "127.0.0.1:7444",
-		MinUpdates:           2,
-		ChunkSize:            yamlcfg.MiB,
-		StreamIdleTimeout:    defaultStreamIdle,
-		StreamTimeout:        defaultStreamTimeout,
-		MaxConnections:       defaultMaxConnections,
-		Log:                  yamlcfg.DefaultLog(),
+		Listen:            "127.0.0.1:7444",
+		MinUpdates:        2,
+		ChunkSize:         yamlcfg.MiB,
+		StreamIdleTimeout: defaultStreamIdle,
+		StreamTimeout:     defaultStreamTimeout,
+		MaxConnections:    defaultMaxConnections,
+		Log:               yamlcfg.DefaultLog(),
 	}
 }
 

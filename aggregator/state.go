@@ -11,8 +11,8 @@ import (
 	"github.com/confed/confed/internal/fixedpoint"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/seal"
-	"github.com/confed/confed/internal/yamlcfg"
 	"github.com/confed/confed/internal/tee"
+	"github.com/confed/confed/internal/yamlcfg"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
