@@ -45,10 +45,11 @@ type Config struct {
 	ChunkSize yamlcfg.ByteSize `yaml:"chunk_size"`
 	// StreamWindow, if set (64KiB to 16MiB), fixes the HTTP/2 flow-control
 	// window of participants' connections and streams, bounding what each
-	// participant waiting for a staging buffer can have sent into the
-	// aggregator's memory; unset, gRPC sizes windows to the measured
-	// bandwidth-delay product (up to 16MiB), which long-distance links need
-	// for full speed.
+	// connection can have sent into the aggregator's memory (participants
+	// that wait for a staging buffer send nothing, but a client that does
+	// not follow the protocol might); unset, gRPC sizes windows to the
+	// measured bandwidth-delay product (up to 16MiB), which long-distance
+	// links need for full speed.
 	StreamWindow yamlcfg.ByteSize `yaml:"stream_window"`
 	// StreamIdleTimeout is the longest an update stream may go without a
 	// message (its header, then each chunk) before it is refused and its

@@ -78,7 +78,6 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	tuneGC()
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()

@@ -100,13 +100,14 @@ func (s *Server) handle(ctx context.Context, t *confedv1.AggregationTask) {
 	}
 }
 
-func specOf(t *confedv1.AggregationTask) (*model.Model, error) {
+// initSpec is the initial model that task t describes.
+func initSpec(t *confedv1.AggregationTask) model.InitSpec {
 	ms := t.GetModel()
-	return model.Init(model.InitSpec{Kind: ms.GetKind(), Features: int(ms.GetFeatures()), Init: ms.GetInit(), Seed: ms.GetSeed()})
+	return model.InitSpec{Kind: ms.GetKind(), Features: int(ms.GetFeatures()), Init: ms.GetInit(), Seed: ms.GetSeed()}
 }
 
 func (s *Server) initModel(ctx context.Context, t *confedv1.AggregationTask) error {
-	m, err := specOf(t)
+	m, err := model.Init(initSpec(t))
 	if err != nil {
 		return fmt.Errorf("initial model: %w", err)
 	}
@@ -237,7 +238,7 @@ func (s *Server) finishRound(ctx context.Context, rs *roundState, delta func() (
 // model is decoded into a vector outside the Go heap, which the caller
 // gives back with freeModel once done with the model.
 func (s *Server) downloadGlobal(ctx context.Context, t *confedv1.AggregationTask) (*modelio.Downloaded, error) {
-	shape, err := specOf(t)
+	spec, err := model.SpecOf(initSpec(t)) // the shape alone: no model is built
 	if err != nil {
 		return nil, fmt.Errorf("model spec: %w", err)
 	}
@@ -246,8 +247,8 @@ func (s *Server) downloadGlobal(ctx context.Context, t *confedv1.AggregationTask
 		return nil, fmt.Errorf("downloading global model of round %d: %w", t.GetGlobalRound(), err)
 	}
 	d, err := modelio.Receive(ctx, stream, modelio.Expect{
-		Federation: s.federation, Verifier: s.verifier, Spec: shape.Spec(), SHA256: t.GetGlobalModelSha256(),
-		MaxBytes: model.SafetensorsSize(shape.Spec()),
+		Federation: s.federation, Verifier: s.verifier, Spec: spec, SHA256: t.GetGlobalModelSha256(),
+		MaxBytes: model.SafetensorsSize(spec),
 		Alloc:    offheap.Make[float32], Free: func(v []float32) { _ = offheap.Free(v) },
 	})
 	if err != nil {

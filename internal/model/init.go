@@ -40,33 +40,41 @@ type InitSpec struct {
 // distribution with mean 0 and standard deviation 0.01 using math/rand/v2's
 // PCG seeded with (Seed, Seed): the same InitSpec always gives the same model.
 func Init(s InitSpec) (*Model, error) {
+	spec, err := SpecOf(s)
+	if err != nil {
+		return nil, err
+	}
+	flat := make([]float32, spec.NumParams())
+	if s.Init == InitNormal {
+		rng := rand.New(rand.NewPCG(s.Seed, s.Seed))
+		weights := flat[len(flat)-s.Features:]
+		for i := range weights {
+			weights[i] = float32(rng.NormFloat64() * normalStdDev)
+		}
+	}
+	m, err := ViewFlat(spec, flat)
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	return m, nil
+}
+
+// SpecOf returns the shape of the model s describes, checking s as Init
+// does, without building the model.
+func SpecOf(s InitSpec) (Spec, error) {
 	if s.Kind != KindLogisticRegression {
 		return nil, fmt.Errorf("init: kind %q not supported: want %q", s.Kind, KindLogisticRegression)
 	}
 	if s.Features <= 0 || s.Features > maxElements-1 {
 		return nil, fmt.Errorf("init: %s: features = %d, want between 1 and %d", s.Kind, s.Features, maxElements-1)
 	}
-	spec := Spec{
+	if s.Init != InitZeros && s.Init != InitNormal {
+		return nil, fmt.Errorf("init: init %q not supported: want %q or %q", s.Init, InitZeros, InitNormal)
+	}
+	return Spec{
 		{Name: "bias", Shape: []int{1}},
 		{Name: TensorInputMean, Shape: []int{s.Features}},
 		{Name: TensorInputSqMean, Shape: []int{s.Features}},
 		{Name: "weight", Shape: []int{s.Features}},
-	}
-	flat := make([]float32, spec.NumParams())
-	switch s.Init {
-	case InitZeros:
-	case InitNormal:
-		rng := rand.New(rand.NewPCG(s.Seed, s.Seed))
-		weights := flat[len(flat)-s.Features:]
-		for i := range weights {
-			weights[i] = float32(rng.NormFloat64() * normalStdDev)
-		}
-	default:
-		return nil, fmt.Errorf("init: init %q not supported: want %q or %q", s.Init, InitZeros, InitNormal)
-	}
-	m, err := FromFlat(spec, flat)
-	if err != nil {
-		return nil, fmt.Errorf("init: %w", err)
-	}
-	return m, nil
+	}, nil
 }
