@@ -557,6 +557,11 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type AggregatorClient interface {
+	// SubmitUpdate carries one update: the header, then the sealed chunks.
+	// After the header the participant waits for the response header
+	// "confed-staging-ready", which the aggregator sends once a staging
+	// buffer is free for the update, and sends no chunk before it; an answer
+	// without it is a refusal, whose reason is the stream's status.
 	SubmitUpdate(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[SubmitUpdateRequest, SubmitUpdateResponse], error)
 }
 
@@ -585,6 +590,11 @@ type Aggregator_SubmitUpdateClient = grpc.ClientStreamingClient[SubmitUpdateRequ
 // All implementations must embed UnimplementedAggregatorServer
 // for forward compatibility.
 type AggregatorServer interface {
+	// SubmitUpdate carries one update: the header, then the sealed chunks.
+	// After the header the participant waits for the response header
+	// "confed-staging-ready", which the aggregator sends once a staging
+	// buffer is free for the update, and sends no chunk before it; an answer
+	// without it is a refusal, whose reason is the stream's status.
 	SubmitUpdate(grpc.ClientStreamingServer[SubmitUpdateRequest, SubmitUpdateResponse]) error
 	mustEmbedUnimplementedAggregatorServer()
 }
