@@ -43,7 +43,9 @@ func tightGC() (restore func()) {
 	return func() { debug.SetGCPercent(old) }
 }
 
-// releaseMemory hands the memory of a finished round back to the operating
-// system, so that the next round starts from the memory the aggregator
-// needs between rounds rather than from the last round's peak.
+// releaseMemory hands the Go heap's free memory back to the operating
+// system after a round opens or closes: the garbage of the model's
+// download and publication. The round's large vectors are not on the Go
+// heap: internal/offheap keeps their mappings, inaccessible, for the next
+// round's vectors of the same sizes.
 func releaseMemory() { debug.FreeOSMemory() }

@@ -20,6 +20,7 @@ import (
 	"github.com/confed/confed/internal/health"
 	"github.com/confed/confed/internal/logging"
 	"github.com/confed/confed/internal/manifest"
+	"github.com/confed/confed/internal/offheap"
 	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/seal/sealwire"
 	"github.com/confed/confed/internal/tee"
@@ -82,6 +83,10 @@ func Run(ctx context.Context, cfg Config, opts Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	// Rounds keep the memory of their vectors for the next round's
+	// (internal/offheap); it goes back to the system when the aggregator
+	// stops.
+	defer offheap.Trim()
 	chk, stopProbe, err := health.Open(cfg.HealthListen, confedv1.Aggregator_ServiceDesc.ServiceName, "checking its own TEE evidence")
 	if err != nil {
 		return err

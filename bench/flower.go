@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/confed/confed/aggregator/fedavg"
+	"github.com/confed/confed/aggregator/strategy"
 	"github.com/confed/confed/internal/model"
 )
 
@@ -365,14 +366,16 @@ func FlowerConfed(b *testing.B, n, d int) {
 }
 
 // FlowerFold is the like-for-like counterpart of FlowerNumpy: n decoded
-// float32 updates already in memory (as numpy holds its arrays), folded
-// in one batch with fedavg.Accumulator.AddMany (weight 100+i: each block of
-// the float64 sum stays in cache while every update is added to it, as the
-// aggregator does for the updates staged at once) and applied with fedavg.Apply.
-// No hashing, decoding or validation beyond Add's finite check. Bytes per
-// op: 4·n·d. Baseline: FlowerNumpy.
+// float32 updates already in memory (as numpy holds its arrays), combined
+// the way the aggregator's close path combines them: folded in one batch
+// into a float64 sum outside the Go heap (fedavg.NewMappedAccumulator,
+// AddMany, weight 100+i: each block of the sum stays in cache while every
+// update is added to it, as for the updates the aggregator stages at once),
+// the mean taken in place (TakeMean), and the FedAvg step applied to a
+// copy of the global model (strategy's StepInPlace, which checks every
+// result before it writes any). No hashing, decoding or validation beyond
+// Add's finite check. Bytes per op: 4·n·d. Baseline: FlowerNumpy.
 func FlowerFold(b *testing.B, n, d int) {
-	spec := UpdateSpec(d)
 	global, err := UpdateModel(d, 1)
 	if err != nil {
 		Fatal(b, "global model: %v", err)
@@ -388,25 +391,60 @@ func FlowerFold(b *testing.B, n, d int) {
 	for i := range n {
 		values[i], weights[i] = updates[i%ring], float64(100+i)
 	}
-	round := func() *model.Model {
-		acc := fedavg.NewAccumulator(spec)
+	opt, err := strategy.NewOptimizer(strategy.Config{Name: strategy.FedAvg}, d)
+	if err != nil {
+		Fatal(b, "optimizer: %v", err)
+	}
+	next := make([]float32, d)
+	round := func() {
+		acc, err := fedavg.NewMappedAccumulator(global.Spec())
+		if err != nil {
+			Fatal(b, "accumulator: %v", err)
+		}
+		defer acc.Free()
 		if err := acc.AddMany(values, weights); err != nil {
 			Fatal(b, "AddMany: %v", err)
 		}
-		out, err := fedavg.Apply(global, acc)
+		mean, err := acc.TakeMean()
 		if err != nil {
-			Fatal(b, "Apply: %v", err)
+			Fatal(b, "TakeMean: %v", err)
 		}
-		return out
+		copy(next, global.Flat())
+		if err := opt.StepInPlace(next, strategy.SliceDelta(mean)); err != nil {
+			Fatal(b, "step: %v", err)
+		}
 	}
 	round()
+	want, err := flowerFoldReference(global.Flat(), values, weights)
+	if err != nil {
+		Fatal(b, "%v", err)
+	}
+	if !slices.Equal(next, want) {
+		Fatal(b, "the fold differs from fedavg.Apply's model")
+	}
 	b.SetBytes(4 * int64(n) * int64(d))
 	b.ReportAllocs()
-	var out *model.Model
 	for b.Loop() {
-		out = round()
+		round()
 	}
-	if out == nil || out.NumParams() != d {
-		Fatal(b, "Apply returned %v", out)
+}
+
+// flowerFoldReference is the same round through the reference path
+// (heap accumulator, Adds one by one, fedavg.Apply).
+func flowerFoldReference(global []float32, values [][]float32, weights []float64) ([]float32, error) {
+	m, err := UpdateModel(len(global), 1)
+	if err != nil {
+		return nil, err
 	}
+	acc := fedavg.NewAccumulator(m.Spec())
+	for i, v := range values {
+		if err := acc.Add(v, weights[i]); err != nil {
+			return nil, err
+		}
+	}
+	out, err := fedavg.Apply(m, acc)
+	if err != nil {
+		return nil, err
+	}
+	return out.Flat(), nil
 }

@@ -28,3 +28,17 @@ func (s SliceDelta) Delta(lo int, dst []float64) error {
 	copy(dst, s[lo:])
 	return nil
 }
+
+// blockOf returns the delta of [lo, hi): a slice of the source itself when
+// it holds the delta whole (SliceDelta, read in place), else buf filled by
+// Delta.
+func blockOf(src DeltaSource, lo, hi int, buf []float64) ([]float64, error) {
+	if s, ok := src.(SliceDelta); ok {
+		if lo < 0 || hi > len(s) || lo > hi {
+			return nil, fmt.Errorf("block [%d, %d) outside a delta of %d values", lo, hi, len(s))
+		}
+		return s[lo:hi], nil
+	}
+	d := buf[:hi-lo]
+	return d, src.Delta(lo, d)
+}

@@ -290,11 +290,13 @@ func (o *serverOpt) StepInPlace(global []float32, src DeltaSource) error {
 	for _, commit := range []bool{false, true} {
 		for lo := 0; lo < o.n; lo += stepBlock {
 			hi := min(lo+stepBlock, o.n)
-			d := buf[:hi-lo]
-			if err := src.Delta(lo, d); err != nil {
+			d, err := blockOf(src, lo, hi, buf)
+			if err != nil {
 				return fmt.Errorf("strategy: %s: step: delta of [%d, %d): %w", o.cfg.Name, lo, hi, err)
 			}
-			if !commit {
+			// FedAvg's plain step finds non-finite inputs itself: any makes
+			// its result non-finite.
+			if !commit && o.cfg.Name != FedAvg {
 				if err := checkFinite(o.cfg.Name, global[lo:hi], d, lo); err != nil {
 					return err
 				}
@@ -356,15 +358,36 @@ func (o *serverOpt) pass(global []float32, d []float64, lo, hi int, eta float64,
 // exactly as fedavg.Apply.
 func (o *serverOpt) plain(global []float32, d []float64, lo int, commit bool) error {
 	g := global[lo : lo+len(d)]
+	i := addPlain(g, d, commit)
+	if i < 0 {
+		return nil
+	}
+	// The reason, in checkFinite's words when an input is not finite.
+	if err := checkFinite(o.cfg.Name, g[i:i+1], d[i:i+1], lo+i); err != nil {
+		return err
+	}
+	return fmt.Errorf("strategy: %s: step: parameter %d would be %w in float32", o.cfg.Name, lo+i, errNotFinite)
+}
+
+// addPlain computes float32(float64(g[i]) + d[i]) for every i. With commit
+// it writes the results over g (the caller checked them first); without, it
+// only checks them and returns the index of the first that is not finite
+// (a non-finite g[i] or d[i] gives one too), or -1.
+func addPlain(g []float32, d []float64, commit bool) int {
+	g = g[:len(d)]
+	if commit {
+		for i, di := range d {
+			g[i] = float32(float64(g[i]) + di)
+		}
+		return -1
+	}
+	const expMask = 0x7f800000 // all exponent bits set: ±Inf or NaN
 	for i, di := range d {
-		x := float32(float64(g[i]) + di)
-		if commit {
-			g[i] = x
-		} else if math.IsInf(float64(x), 0) {
-			return fmt.Errorf("strategy: %s: step: parameter %d would be %w in float32", o.cfg.Name, lo+i, errNotFinite)
+		if math.Float32bits(float32(float64(g[i])+di))&expMask == expMask {
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 func (o *serverOpt) optimise(global []float32, delta []float64, lo int, eta float64, commit bool) error {

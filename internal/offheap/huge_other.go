@@ -3,3 +3,5 @@
 package offheap
 
 func adviseHuge([]byte) {}
+
+func populate([]byte) {}

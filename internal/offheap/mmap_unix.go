@@ -18,7 +18,17 @@ func mapAnon(n int) ([]byte, error) {
 	if n >= hugePageMin {
 		adviseHuge(b)
 	}
+	populate(b)
 	return b, nil
 }
 
 func unmap(b []byte) error { return syscall.Munmap(b) }
+
+// protect makes b readable and writable, or inaccessible.
+func protect(b []byte, rw bool) error {
+	prot := syscall.PROT_NONE
+	if rw {
+		prot = syscall.PROT_READ | syscall.PROT_WRITE
+	}
+	return syscall.Mprotect(b, prot)
+}

@@ -2,7 +2,10 @@ package offheap
 
 import (
 	"errors"
+	"os"
+	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -147,4 +150,104 @@ func heapInUse() int64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapInuse)
+}
+
+func TestFreedMappingsAreReused(t *testing.T) {
+	if !canMap {
+		t.Skip("no mappings on this system")
+	}
+	if err := Trim(); err != nil {
+		t.Fatal(err)
+	}
+	const n = MinMapped / 4
+	a, err := Make[float32](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a[0], a[n-1] = 7, 8
+	addr := &a[0]
+	if err := Free(a); err != nil {
+		t.Fatal(err)
+	}
+	if got := Cached(); got != 4*n {
+		t.Fatalf("Cached = %d after Free, want %d", got, 4*n)
+	}
+	other, err := Make[float32](n + 1024) // another size: a new mapping
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &other[0] == addr {
+		t.Fatal("a mapping of another size was reused")
+	}
+	b, err := Make[uint32](n) // the same size in bytes: reused, zeroed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unsafe.Pointer(&b[0]) != unsafe.Pointer(addr) {
+		t.Fatal("the freed mapping of the same size was not reused")
+	}
+	if b[0] != 0 || b[n-1] != 0 {
+		t.Fatalf("a reused mapping holds %d, %d: want it zeroed", b[0], b[n-1])
+	}
+	if Cached() != 0 {
+		t.Fatalf("Cached = %d after reuse, want 0", Cached())
+	}
+	for _, v := range [][]float32{other} {
+		if err := Free(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Free(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := Trim(); err != nil || Cached() != 0 {
+		t.Fatalf("Trim: %v, %d bytes still kept", err, Cached())
+	}
+}
+
+func TestAtMostMaxCachedKept(t *testing.T) {
+	if !canMap {
+		t.Skip("no mappings on this system")
+	}
+	defer Trim()
+	var vs [][]uint64
+	for range MaxCached + 3 {
+		v, err := Make[uint64](MinMapped / 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	for _, v := range vs {
+		if err := Free(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := Cached(); got != MaxCached*MinMapped {
+		t.Fatalf("Cached = %d, want %d (MaxCached mappings)", got, MaxCached*MinMapped)
+	}
+}
+
+// TestUseAfterFreeFaults runs itself in a child process that writes into a
+// freed vector, kept for reuse: the child must die of a memory fault rather
+// than write into memory a later vector gets.
+func TestUseAfterFreeFaults(t *testing.T) {
+	if !canMap {
+		t.Skip("no mappings on this system")
+	}
+	if os.Getenv("OFFHEAP_USE_AFTER_FREE") == "1" {
+		v, _ := Make[float32](MinMapped)
+		_ = Free(v)
+		v[0] = 1 // must fault
+		os.Exit(0)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestUseAfterFreeFaults$")
+	cmd.Env = append(os.Environ(), "OFFHEAP_USE_AFTER_FREE=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("writing into a freed vector did not fault")
+	}
+	if !strings.Contains(string(out), "fault") && !strings.Contains(string(out), "SIGSEGV") {
+		t.Fatalf("the child failed, but not with a memory fault: %v\n%s", err, out)
+	}
 }
