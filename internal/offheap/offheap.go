@@ -48,6 +48,12 @@ func Make[T Elem](n int) ([]T, error) {
 		}
 		clear(b) // it held an earlier vector: zeroed at memory speed
 	} else {
+		// No kept mapping of this size: the sizes in use have changed (a
+		// float round after a fixed-point one, or the reverse), and the
+		// kept mappings would only add to the memory of the new ones.
+		if err := Trim(); err != nil {
+			return nil, err
+		}
 		var err error
 		if b, err = mapAnon(bytes); err != nil {
 			return nil, fmt.Errorf("offheap: mapping %d bytes: %w", bytes, err)
@@ -65,7 +71,8 @@ func Make[T Elem](n int) ([]T, error) {
 // (the sum, the staging buffers, the model); reusing a mapping costs a
 // clear at memory speed, where a new one costs the kernel's page zeroing
 // (about 2.4 GB/s on the project's machine, 4x slower). The memory of kept
-// mappings stays with the process until Trim.
+// mappings stays with the process until Trim, or until a Make finds none
+// of its size (which trims them all).
 const MaxCached = 8
 
 var cache [][]byte // freed mappings kept for reuse; guarded by mu
