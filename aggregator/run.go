@@ -71,6 +71,9 @@ type Server struct {
 	opt     strategy.Optimizer
 	optCfg  strategy.Config
 	optBase [32]byte
+
+	// lastLayout is the sum layout of the last round opened (sumLayout).
+	lastLayout string
 }
 
 // Run serves participants and follows the coordinator's tasks until ctx is

@@ -107,6 +107,19 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 	return nil, err
 }
 
+// sumLayout names what a round of task t, whose global model is global,
+// sums in: "masked" (the secure-aggregation session's ring), "ring32" or
+// "ring64" (a fixed-point training round), or "float" (a float64 sum).
+func sumLayout(t *confedv1.AggregationTask, global *model.Model) string {
+	switch fp := t.GetParams().GetFixedPoint(); {
+	case maskedRound(t, global):
+		return "masked"
+	case fp != nil && !statisticsRound(global):
+		return fmt.Sprintf("ring%d", fp.GetBits())
+	}
+	return "float"
+}
+
 // initSum sets up where the round's updates are summed: a ring in a
 // fixed-point training round, nothing in a masked round (the session sums
 // the masked inputs, secagg.go), else a float64 sum outside the Go heap.
@@ -130,8 +143,8 @@ func (r *roundState) initSum(task *confedv1.AggregationTask, global *model.Model
 
 // release frees what the round holds: no stream is accepted any more, the
 // round key is destroyed, the secure-aggregation session dropped, the
-// staging buffers released, the spill file removed and the sum's memory
-// unmapped. It is called once,
+// staging buffers released, the spill file removed and the sums' memory
+// given back. It is called once,
 // when the round is dropped (or fails to open), after the last use of its
 // sum; it returns the spill file's removal error.
 func (r *roundState) release() error {
@@ -150,8 +163,15 @@ func (r *roundState) release() error {
 	if r.ringPool64 != nil {
 		r.ringPool64.Release()
 	}
+	// The sums fail to free only for memory that offheap did not map.
 	if r.acc != nil {
-		_ = r.acc.Free() // only fails for a sum that was not mapped by Make
+		_ = r.acc.Free()
+	}
+	if r.ring != nil {
+		_ = r.ring.Free()
+	}
+	if r.ring64 != nil {
+		_ = r.ring64.Free()
 	}
 	if r.spill != nil {
 		return r.spill.Close()
@@ -165,13 +185,13 @@ func (r *roundState) initRing(p fixedpoint.Params, buffers yamlcfg.AutoInt) erro
 	n := r.spec.NumParams()
 	var err error
 	if p.Bits == 64 {
-		if r.ring64, err = fixedpoint.NewSum64(n, p); err != nil {
+		if r.ring64, err = fixedpoint.NewMappedSum64(n, p); err != nil {
 			return err
 		}
 		r.ringPool64, err = fedavg.NewPool[uint64](n, stagingBuffers(buffers, 8, 8))
 		return err
 	}
-	if r.ring, err = fixedpoint.NewSum32(n, p); err != nil {
+	if r.ring, err = fixedpoint.NewMappedSum32(n, p); err != nil {
 		return err
 	}
 	r.ringPool, err = fedavg.NewPool[uint32](n, stagingBuffers(buffers, 4, 4))

@@ -124,6 +124,16 @@ func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) err
 	// whether it collects statistics), not the model.
 	defer freeModel(d.Model)
 	s.dropRound("a new round opens")
+	// A round allocates the sizes of the last one, whose mappings offheap
+	// keeps for reuse, unless it sums in another layout (the fixed-point
+	// rounds after the float statistics round): then the kept mappings
+	// would only add to the new round's memory.
+	if layout := sumLayout(t, d.Model); layout != s.lastLayout {
+		if err := offheap.Trim(); err != nil {
+			s.log.Warn("returning the last round's memory", logging.KeyErr, err)
+		}
+		s.lastLayout = layout
+	}
 	rs, err := newRoundState(t, d.Model, d.SHA256, s.cfg.MaxConcurrentUpdates, s.cfg.SpillDir)
 	if err != nil {
 		return err

@@ -12,7 +12,8 @@ import (
 // aggregator would have of all the updates.
 
 // TakeRaw returns the ring sum itself (not a copy), the number of updates
-// and their total weight. The Sum is spent: it holds no elements after.
+// and their total weight. The Sum is spent: it holds no elements after. A
+// mapped sum's elements stay valid until Free.
 func (s *Sum32) TakeRaw() ([]uint32, int, uint64) { return s.s.takeRaw() }
 
 // AddRawAt adds q, a piece of another Sum32's ring sum starting at element
@@ -59,6 +60,9 @@ func (p Params) PartialBound(weights []uint64) (uint64, error) {
 func (s *sum[T]) takeRaw() ([]T, int, uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.freed {
+		return nil, 0, 0
+	}
 	acc := s.acc
 	s.acc = nil
 	return acc, s.count, s.total
@@ -76,6 +80,9 @@ func (s *sum[T]) addRawAt(lo int, q []T, bound uint64) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.freed {
+		return errFreed
+	}
 	if lo < 0 || lo+len(q) > len(s.acc) {
 		return fmt.Errorf("fixedpoint: add partial: %w: elements [%d, %d) of a sum of %d", ErrLength, lo, lo+len(q), len(s.acc))
 	}

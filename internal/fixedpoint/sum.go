@@ -7,6 +7,8 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+
+	"github.com/confed/confed/internal/offheap"
 )
 
 // Sum32 is the wrapping sum of quantised updates in the 32-bit ring: one
@@ -96,6 +98,63 @@ type sum[T Word] struct {
 	acc   []T
 	count int
 	total uint64
+	// mem is acc's memory when it lives outside the Go heap
+	// (NewMappedSum32), kept after TakeRaw hands acc out, until Free;
+	// freed is set by Free: acc must not be touched then.
+	mem   []T
+	freed bool
+}
+
+// errFreed is returned by every use of a sum after Free.
+var errFreed = errors.New("fixedpoint: the sum was freed")
+
+// NewMappedSum32 is NewSum32 with the ring sum outside the Go heap
+// (internal/offheap): the garbage collector neither scans it nor counts it
+// towards its target. The caller must call Free exactly once, after its
+// last use of the sum and of anything TakeRaw returned.
+func NewMappedSum32(n int, p Params) (*Sum32, error) {
+	s := &Sum32{}
+	return s, s.s.initMapped(n, p, 32, DefaultKernel32)
+}
+
+// NewMappedSum64 is NewMappedSum32 in the 64-bit ring.
+func NewMappedSum64(n int, p Params) (*Sum64, error) {
+	s := &Sum64{}
+	return s, s.s.initMapped(n, p, 64, DefaultKernel64)
+}
+
+// Free ends the sum: later calls fail, and a mapped sum's memory is given
+// back (internal/offheap). It may be called more than once.
+func (s *Sum32) Free() error { return s.s.free() }
+
+// Free: see Sum32.Free.
+func (s *Sum64) Free() error { return s.s.free() }
+
+func (s *sum[T]) initMapped(n int, p Params, bits int, k Kernel[T]) error {
+	if err := s.init(0, p, bits, k); err != nil {
+		return err
+	}
+	if n < 0 {
+		return fmt.Errorf("fixedpoint: NewSum%d: n = %d, want at least 0", bits, n)
+	}
+	acc, err := offheap.Make[T](n)
+	if err != nil {
+		return fmt.Errorf("fixedpoint: NewSum%d: %w", bits, err)
+	}
+	s.acc, s.mem = acc, acc
+	return nil
+}
+
+func (s *sum[T]) free() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.freed {
+		return nil
+	}
+	s.freed = true
+	mem := s.mem
+	s.mem = nil
+	return offheap.Free(mem) // nil for a sum of the Go heap
 }
 
 func (s *sum[T]) init(n int, p Params, bits int, k Kernel[T]) error {
@@ -134,6 +193,9 @@ func (s *sum[T]) add(q []T, weight uint64) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.freed {
+		return errFreed
+	}
 	if s.count >= s.p.MaxParticipants {
 		return fmt.Errorf("fixedpoint: add: %w (%d)", ErrFull, s.p.MaxParticipants)
 	}
@@ -163,6 +225,9 @@ func (s *sum[T]) totalWeight() uint64 {
 func (s *sum[T]) raw() []T {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.freed {
+		return nil
+	}
 	return slices.Clone(s.acc)
 }
 
@@ -179,6 +244,8 @@ func meanAt[T Word, F float32 | float64](s *sum[T], lo int, dst []F) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case s.freed:
+		return errFreed
 	case lo < 0 || lo+len(dst) > len(s.acc):
 		return fmt.Errorf("fixedpoint: mean: %w: elements [%d, %d) of a sum of %d", ErrLength, lo, lo+len(dst), len(s.acc))
 	case s.count == 0:

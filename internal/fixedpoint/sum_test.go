@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/confed/confed/internal/offheap"
 )
 
 // TestRoundTripWithinBound quantises several participants' deltas, sums them
@@ -474,5 +476,59 @@ func TestMeanAtMatchesMean(t *testing.T) {
 		if err := s.MeanFloat64At(tc.lo, make([]float64, tc.n)); !errors.Is(err, ErrLength) {
 			t.Errorf("block [%d, %d): error %v, want ErrLength", tc.lo, tc.lo+tc.n, err)
 		}
+	}
+}
+
+// TestMappedSumFree checks a sum outside the Go heap: it adds as NewSum32's
+// does, its memory is given back by Free, and every later use fails
+// instead of touching that memory.
+func TestMappedSumFree(t *testing.T) {
+	p := Params{Bits: 32, Scale: 1 << 10, Clip: 1, MaxWeight: 100, MaxParticipants: 4}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	const n = offheap.MinMapped // 4 MiB of uint32: mapped
+	before := offheap.Mapped()
+	s, err := NewMappedSum32(n, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := NewSum32(n, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offheap.Mapped()-before != 4*n {
+		t.Fatalf("%d bytes mapped, want %d", offheap.Mapped()-before, 4*n)
+	}
+	q := make([]uint32, n)
+	q[0], q[n-1] = 5, ^uint32(2) // +5 and −3
+	for _, sum := range []*Sum32{s, ref} {
+		if err := sum.Add(q, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(s.Raw(), ref.Raw()) {
+		t.Fatal("the mapped sum differs from the heap sum")
+	}
+	if err := s.Free(); err != nil {
+		t.Fatal(err)
+	}
+	if offheap.Mapped() != before {
+		t.Fatalf("%d bytes still mapped after Free", offheap.Mapped()-before)
+	}
+	if err := s.Add(q, 1); !errors.Is(err, errFreed) {
+		t.Fatalf("Add after Free: %v, want errFreed", err)
+	}
+	if err := s.MeanFloat64At(0, make([]float64, 8)); !errors.Is(err, errFreed) {
+		t.Fatalf("MeanFloat64At after Free: %v, want errFreed", err)
+	}
+	if err := s.AddRawAt(0, q[:8], 10); !errors.Is(err, errFreed) {
+		t.Fatalf("AddRawAt after Free: %v, want errFreed", err)
+	}
+	if raw, c, _ := s.TakeRaw(); raw != nil || c != 0 || s.Raw() != nil {
+		t.Fatal("TakeRaw or Raw after Free returned the freed memory")
+	}
+	if err := s.Free(); err != nil {
+		t.Fatalf("second Free: %v", err)
 	}
 }
