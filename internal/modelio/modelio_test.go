@@ -15,6 +15,31 @@ import (
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
+// dropLastChunk and flipLastByte tamper with a model stream.
+func dropLastChunk(ms []*confedv1.ModelChunk) []*confedv1.ModelChunk { return ms[:len(ms)-1] }
+
+func flipLastByte(ms []*confedv1.ModelChunk) []*confedv1.ModelChunk {
+	d := ms[len(ms)-1].GetChunk().Data
+	d[len(d)-1] ^= 0x40
+	return ms
+}
+
+// checkErr fails t unless err contains want; it reports whether an error
+// was wanted (the test has nothing more to check then).
+func checkErr(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	return true
+}
+
 // fakeStream replays messages then io.EOF.
 type fakeStream struct{ msgs []*confedv1.ModelChunk }
 
@@ -73,16 +98,12 @@ func TestReceive(t *testing.T) {
 		wantErr string
 	}{
 		{name: "valid"},
-		{name: "truncated", edit: func(ms []*confedv1.ModelChunk) []*confedv1.ModelChunk { return ms[:len(ms)-1] }, wantErr: "truncated"},
+		{name: "truncated", edit: dropLastChunk, wantErr: "truncated"},
 		{name: "reordered", edit: func(ms []*confedv1.ModelChunk) []*confedv1.ModelChunk {
 			ms[1], ms[2] = ms[2], ms[1]
 			return ms
 		}, wantErr: "out of order"},
-		{name: "flipped byte", edit: func(ms []*confedv1.ModelChunk) []*confedv1.ModelChunk {
-			d := ms[len(ms)-1].GetChunk().Data
-			d[len(d)-1] ^= 0x40
-			return ms
-		}, wantErr: "hash"},
+		{name: "flipped byte", edit: flipLastByte, wantErr: "hash"},
 		{name: "no header", edit: func(ms []*confedv1.ModelChunk) []*confedv1.ModelChunk { return ms[1:] }, wantErr: "does not start with a header"},
 		{name: "expected other hash", want: func(e Expect) Expect { e.SHA256 = make([]byte, 32); return e }, wantErr: "expected"},
 		{name: "expected other shape", want: func(e Expect) Expect { e.Spec = other.Spec(); return e }, wantErr: "shape"},
@@ -100,14 +121,8 @@ func TestReceive(t *testing.T) {
 				w = tt.want(w)
 			}
 			got, err := Receive(context.Background(), &fakeStream{msgs}, w)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			if checkErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.SHA256 != model.SHA256(m) || got.Verified.Manifest.GetRound() != 2 {
 				t.Fatalf("received a different model or manifest")
@@ -131,12 +146,8 @@ func TestReceiveAlloc(t *testing.T) {
 		wantErr   string
 	}{
 		{name: "valid"},
-		{name: "truncated", edit: func(ms []*confedv1.ModelChunk) []*confedv1.ModelChunk { return ms[:len(ms)-1] }, wantFreed: true, wantErr: "truncated"},
-		{name: "flipped byte", edit: func(ms []*confedv1.ModelChunk) []*confedv1.ModelChunk {
-			d := ms[len(ms)-1].GetChunk().Data
-			d[len(d)-1] ^= 0x40
-			return ms
-		}, wantFreed: true, wantErr: "hash"},
+		{name: "truncated", edit: dropLastChunk, wantFreed: true, wantErr: "truncated"},
+		{name: "flipped byte", edit: flipLastByte, wantFreed: true, wantErr: "hash"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,14 +163,8 @@ func TestReceiveAlloc(t *testing.T) {
 			if (freed != nil) != tt.wantFreed || (freed != nil && &freed[0] != &allocated[0]) {
 				t.Fatalf("freed the allocated vector: %v, want %v", freed != nil, tt.wantFreed)
 			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			if checkErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			flat, ok := got.Model.Backing()
 			if !ok || &flat[0] != &allocated[0] {
