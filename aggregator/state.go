@@ -82,29 +82,27 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 		}
 	}
 	pool, err := fedavg.NewBufferPool(spec, stagingBuffers(buffers, 8, 4)) // float64 sum, float32 updates
-	if err == nil {
-		var key *seal.RoundKey
-		if key, err = seal.NewRoundKey(nil); err != nil {
-			err = fmt.Errorf("round key: %w", err)
+	if err != nil {
+		if spill != nil {
+			_ = spill.Close()
 		}
-		rs := &roundState{
-			task: task, globalSHA: sha, spec: spec, pool: pool, key: key,
-			frozen: frozen, robust: robust, spill: spill,
-			folded: map[string]*confedv1.Contribution{}, changed: make(chan struct{}),
-		}
-		if err == nil {
-			err = rs.initSum(task, global, buffers)
-		}
-		if err == nil {
-			return rs, nil
-		}
+		return nil, err
+	}
+	rs := &roundState{
+		task: task, globalSHA: sha, spec: spec, pool: pool,
+		frozen: frozen, robust: robust, spill: spill,
+		folded: map[string]*confedv1.Contribution{}, changed: make(chan struct{}),
+	}
+	if rs.key, err = seal.NewRoundKey(nil); err != nil {
+		err = fmt.Errorf("round key: %w", err)
+	} else {
+		err = rs.initSum(sumLayout(task, global), buffers)
+	}
+	if err != nil {
 		_ = rs.release()
 		return nil, err
 	}
-	if spill != nil {
-		_ = spill.Close()
-	}
-	return nil, err
+	return rs, nil
 }
 
 // sumLayout names what a round of task t, whose global model is global,
@@ -120,23 +118,21 @@ func sumLayout(t *confedv1.AggregationTask, global *model.Model) string {
 	return "float"
 }
 
-// initSum sets up where the round's updates are summed: a ring in a
-// fixed-point training round, nothing in a masked round (the session sums
-// the masked inputs, secagg.go), else a float64 sum outside the Go heap.
-func (r *roundState) initSum(task *confedv1.AggregationTask, global *model.Model, buffers yamlcfg.AutoInt) error {
-	masked := maskedRound(task, global)
-	if fp := task.GetParams().GetFixedPoint(); fp != nil && !statisticsRound(global) && !masked {
-		if err := r.initRing(ringParams(fp), buffers); err != nil {
-			return fmt.Errorf("fixed point: %w", err)
-		}
+// initSum sets up where the round's updates are summed, by its layout
+// (sumLayout): the ring of a fixed-point training round, nothing in a
+// masked round (the session sums the masked inputs, secagg.go), else a
+// float64 sum outside the Go heap.
+func (r *roundState) initSum(layout string, buffers yamlcfg.AutoInt) error {
+	switch layout {
+	case "masked":
 		return nil
-	}
-	if !masked {
+	case "float":
 		acc, err := fedavg.NewMappedAccumulator(r.spec)
-		if err != nil {
-			return err
-		}
 		r.acc = acc
+		return err
+	}
+	if err := r.initRing(ringParams(r.task.GetParams().GetFixedPoint()), buffers); err != nil {
+		return fmt.Errorf("fixed point: %w", err)
 	}
 	return nil
 }
@@ -144,9 +140,9 @@ func (r *roundState) initSum(task *confedv1.AggregationTask, global *model.Model
 // release frees what the round holds: no stream is accepted any more, the
 // round key is destroyed, the secure-aggregation session dropped, the
 // staging buffers released, the spill file removed and the sums' memory
-// given back. It is called once,
-// when the round is dropped (or fails to open), after the last use of its
-// sum; it returns the spill file's removal error.
+// given back. It is called once, when the round is dropped (or fails to
+// open), after the last use of its sums; it returns the spill file's
+// removal error.
 func (r *roundState) release() error {
 	r.mu.Lock()
 	r.closed = true
