@@ -141,9 +141,9 @@ var ErrNotMapped = errors.New("offheap: free: not the start of a live mapping")
 // reuse by a later Make of the same size (up to MaxCached are kept), or
 // else unmapped at once: either way s, and every slice of it, must not be
 // used afterwards, and it must be freed exactly once (its memory may be
-// handed out again by a later Make). A vector that Make took from the Go heap (or nil)
-// is left to the garbage collector. A slice that starts inside a live
-// mapping, rather than at its start, returns ErrNotMapped.
+// handed out again by a later Make). A vector that Make took from the Go
+// heap (or nil) is left to the garbage collector. A slice that starts
+// inside a live mapping, rather than at its start, returns ErrNotMapped.
 func Free[T Elem](s []T) error {
 	if cap(s) == 0 {
 		return nil
