@@ -72,8 +72,8 @@ type Server struct {
 	optCfg  strategy.Config
 	optBase [32]byte
 
-	// lastLayout is the sum layout of the last round opened (sumLayout).
-	lastLayout string
+	// lastLayout is the sum layout of the last round opened.
+	lastLayout sumLayout
 }
 
 // Run serves participants and follows the coordinator's tasks until ctx is

@@ -70,7 +70,7 @@ func (s *Server) openSecAgg(t *confedv1.AggregationTask, global *model.Model) (*
 	if err != nil {
 		return nil, fmt.Errorf("secure aggregation: %w", err)
 	}
-	pool, err := fedavg.NewPool[uint32](cfg.Length+1, stagingBuffers(s.cfg.MaxConcurrentUpdates, 4, 4))
+	pool, err := fedavg.NewPool[uint32](cfg.Length+1, stagingBuffers(s.cfg.MaxConcurrentUpdates, layoutMasked))
 	if err != nil {
 		return nil, err
 	}

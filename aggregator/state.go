@@ -68,7 +68,7 @@ type roundState struct {
 	failedFolds map[string]error
 }
 
-func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]byte, buffers yamlcfg.AutoInt, spillDir string) (*roundState, error) {
+func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]byte, layout sumLayout, buffers yamlcfg.AutoInt, spillDir string) (*roundState, error) {
 	spec := global.Spec()
 	frozen, err := statistics(spec)
 	if err != nil {
@@ -81,7 +81,9 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 			return nil, fmt.Errorf("spill file for %s: %w", robust.Name, err)
 		}
 	}
-	pool, err := fedavg.NewBufferPool(spec, stagingBuffers(buffers, 8, 4)) // float64 sum, float32 updates
+	// Float32 updates: the statistics round of a fixed-point federation
+	// stages them too.
+	pool, err := fedavg.NewBufferPool(spec, stagingBuffers(buffers, layoutFloat))
 	if err != nil {
 		if spill != nil {
 			_ = spill.Close()
@@ -96,7 +98,7 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 	if rs.key, err = seal.NewRoundKey(nil); err != nil {
 		err = fmt.Errorf("round key: %w", err)
 	} else {
-		err = rs.initSum(sumLayout(task, global), buffers)
+		err = rs.initSum(layout, buffers)
 	}
 	if err != nil {
 		_ = rs.release()
@@ -105,28 +107,15 @@ func newRoundState(task *confedv1.AggregationTask, global *model.Model, sha [32]
 	return rs, nil
 }
 
-// sumLayout names what a round of task t, whose global model is global,
-// sums in: "masked" (the secure-aggregation session's ring), "ring32" or
-// "ring64" (a fixed-point training round), or "float" (a float64 sum).
-func sumLayout(t *confedv1.AggregationTask, global *model.Model) string {
-	switch fp := t.GetParams().GetFixedPoint(); {
-	case maskedRound(t, global):
-		return "masked"
-	case fp != nil && !statisticsRound(global):
-		return fmt.Sprintf("ring%d", fp.GetBits())
-	}
-	return "float"
-}
-
-// initSum sets up where the round's updates are summed, by its layout
-// (sumLayout): the ring of a fixed-point training round, nothing in a
-// masked round (the session sums the masked inputs, secagg.go), else a
-// float64 sum outside the Go heap.
-func (r *roundState) initSum(layout string, buffers yamlcfg.AutoInt) error {
+// initSum sets up where the round's updates are summed, by its layout:
+// the ring of a fixed-point training round, nothing in a masked round (the
+// session sums the masked inputs, secagg.go), else a float64 sum outside
+// the Go heap.
+func (r *roundState) initSum(layout sumLayout, buffers yamlcfg.AutoInt) error {
 	switch layout {
-	case "masked":
+	case layoutMasked:
 		return nil
-	case "float":
+	case layoutFloat:
 		acc, err := fedavg.NewMappedAccumulator(r.spec)
 		r.acc = acc
 		return err
@@ -184,13 +173,13 @@ func (r *roundState) initRing(p fixedpoint.Params, buffers yamlcfg.AutoInt) erro
 		if r.ring64, err = fixedpoint.NewMappedSum64(n, p); err != nil {
 			return err
 		}
-		r.ringPool64, err = fedavg.NewPool[uint64](n, stagingBuffers(buffers, 8, 8))
+		r.ringPool64, err = fedavg.NewPool[uint64](n, stagingBuffers(buffers, layoutRing64))
 		return err
 	}
 	if r.ring, err = fixedpoint.NewMappedSum32(n, p); err != nil {
 		return err
 	}
-	r.ringPool, err = fedavg.NewPool[uint32](n, stagingBuffers(buffers, 4, 4))
+	r.ringPool, err = fedavg.NewPool[uint32](n, stagingBuffers(buffers, layoutRing32))
 	return err
 }
 

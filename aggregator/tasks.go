@@ -128,13 +128,14 @@ func (s *Server) openRound(ctx context.Context, t *confedv1.AggregationTask) err
 	// keeps for reuse, unless it sums in another layout (the fixed-point
 	// rounds after the float statistics round): then the kept mappings
 	// would only add to the new round's memory.
-	if layout := sumLayout(t, d.Model); layout != s.lastLayout {
+	layout := layoutOf(t, d.Model)
+	if layout != s.lastLayout {
 		if err := offheap.Trim(); err != nil {
 			s.log.Warn("returning the last round's memory", logging.KeyErr, err)
 		}
 		s.lastLayout = layout
 	}
-	rs, err := newRoundState(t, d.Model, d.SHA256, s.cfg.MaxConcurrentUpdates, s.cfg.SpillDir)
+	rs, err := newRoundState(t, d.Model, d.SHA256, layout, s.cfg.MaxConcurrentUpdates, s.cfg.SpillDir)
 	if err != nil {
 		return err
 	}

@@ -415,7 +415,7 @@ func FlowerFold(b *testing.B, n, d int) {
 		}
 	}
 	round()
-	want, err := flowerFoldReference(global.Flat(), values, weights)
+	want, err := flowerFoldReference(global, values, weights)
 	if err != nil {
 		Fatal(b, "%v", err)
 	}
@@ -431,18 +431,14 @@ func FlowerFold(b *testing.B, n, d int) {
 
 // flowerFoldReference is the same round through the reference path
 // (heap accumulator, Adds one by one, fedavg.Apply).
-func flowerFoldReference(global []float32, values [][]float32, weights []float64) ([]float32, error) {
-	m, err := UpdateModel(len(global), 1)
-	if err != nil {
-		return nil, err
-	}
-	acc := fedavg.NewAccumulator(m.Spec())
+func flowerFoldReference(global *model.Model, values [][]float32, weights []float64) ([]float32, error) {
+	acc := fedavg.NewAccumulator(global.Spec())
 	for i, v := range values {
 		if err := acc.Add(v, weights[i]); err != nil {
 			return nil, err
 		}
 	}
-	out, err := fedavg.Apply(m, acc)
+	out, err := fedavg.Apply(global, acc)
 	if err != nil {
 		return nil, err
 	}
