@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/confed/confed/aggregator"
 	"github.com/confed/confed/internal/model"
 	"github.com/confed/confed/internal/pki"
+	"github.com/confed/confed/internal/procstat"
 	"github.com/confed/confed/internal/tee/provider"
 	"github.com/confed/confed/internal/yamlcfg"
 )
@@ -124,7 +124,7 @@ func RunAggPeak(n, features, k int, ring bool, window yamlcfg.ByteSize, started 
 	if ts, err = fed.nextTasks(n); err != nil {
 		return res, fmt.Errorf("waiting for round 1 to publish: %w", err)
 	}
-	res.StatsPeakKiB = procPidStatusKiB(child.pid(), "VmHWM")
+	res.StatsPeakKiB = procstat.KiB(child.pid(), "VmHWM")
 	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", child.pid()), []byte("5"), 0); err != nil {
 		return res, fmt.Errorf("resetting the aggregator's peak RSS: %w", err)
 	}
@@ -140,7 +140,7 @@ func RunAggPeak(n, features, k int, ring bool, window yamlcfg.ByteSize, started 
 		return res, fmt.Errorf("waiting for round 2 to publish: %w", err)
 	}
 	res.TrainSeconds = time.Since(start).Seconds()
-	res.TrainPeakKiB = procPidStatusKiB(child.pid(), "VmHWM")
+	res.TrainPeakKiB = procstat.KiB(child.pid(), "VmHWM")
 	return res, nil
 }
 
@@ -339,28 +339,4 @@ func (fed *streamFed) submitRound(ts []trainTask, spec model.Spec, ring bool) er
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// procPidStatusKiB reads a field of /proc/<pid>/status in KiB (0 if
-// unknown).
-func procPidStatusKiB(pid int, field string) int64 {
-	return procStatusFieldKiB(fmt.Sprintf("/proc/%d/status", pid), field)
-}
-
-// procStatusFieldKiB reads a "Field: N kB" line of a /proc status file
-// (0 if unknown).
-func procStatusFieldKiB(path, field string) int64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			if f := strings.Fields(v); len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
 }

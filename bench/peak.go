@@ -20,6 +20,7 @@ import (
 
 	"github.com/confed/confed/aggregator/fedavg"
 	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/procstat"
 )
 
 // The Peak rows run the aggregator's ingest-and-fold path for n updates in a
@@ -205,11 +206,11 @@ func runChild(spec string) (PeakResult, error) {
 		return res, fmt.Errorf("%s=%q: want positive n, d and k", ChildEnv, spec)
 	}
 	start := time.Now()
-	res.RSSStartKiB = procStatusKiB("VmRSS")
+	res.RSSStartKiB = procstat.KiB(procstat.Self, "VmRSS")
 	ingest, err := peakChild(res.N, res.D, res.K)
 	res.IngestSeconds = ingest.Seconds()
 	res.Seconds = time.Since(start).Seconds()
-	res.VmHWMKiB = procStatusKiB("VmHWM")
+	res.VmHWMKiB = procstat.KiB(procstat.Self, "VmHWM")
 	return res, err
 }
 
@@ -399,6 +400,3 @@ func (g *updateReader) Read(p []byte) (int, error) {
 	}
 	return n, nil
 }
-
-// procStatusKiB reads a field of /proc/self/status in KiB (0 if unknown).
-func procStatusKiB(field string) int64 { return procStatusFieldKiB("/proc/self/status", field) }

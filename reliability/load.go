@@ -3,11 +3,10 @@ package reliability
 import (
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/confed/confed/internal/model"
+	"github.com/confed/confed/internal/procstat"
 	confedv1 "github.com/confed/confed/proto/confed/v1"
 )
 
@@ -113,7 +112,7 @@ func RunLoad(ls LoadSpec) (Load, error) {
 		if err != nil {
 			return l, err
 		}
-		peak := procStatusKiB(f.Agg.Pid(), "VmHWM")
+		peak := procstat.KiB(f.Agg.Pid(), "VmHWM")
 		if err := clearRefs(f.Agg.Pid()); err != nil {
 			return l, err
 		}
@@ -186,21 +185,4 @@ func clearRefs(pid int) error {
 		return fmt.Errorf("resetting the aggregator's peak RSS: %w", err)
 	}
 	return nil
-}
-
-// procStatusKiB reads a field of /proc/<pid>/status in KiB (0 if unknown).
-func procStatusKiB(pid int, field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			if fs := strings.Fields(v); len(fs) > 0 {
-				n, _ := strconv.ParseInt(fs[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
 }
