@@ -1,16 +1,14 @@
 package dashboard
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/confed/confed/internal/browsertest"
 )
 
 // privateSource is a federation with differential privacy and rounds 0 to
@@ -46,22 +44,6 @@ func privateSource() *fakeSource {
 	return f
 }
 
-// chromium finds headless Chromium: missing, the test fails in CI and is
-// skipped elsewhere.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "chromium is not installed (scripts/deps.sh installs it)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // TestPagesInBrowser drives headless Chromium through the pages of a
 // federation with differential privacy: the overview shows the ε spent of
 // the budget with δ and z, a chart and each round's share; a round page
@@ -69,26 +51,14 @@ func chromium(t *testing.T) string {
 // on the latest round and "Previous round" on round 0. With
 // CONFED_SCREENSHOTS=dir it saves PNGs there.
 func TestPagesInBrowser(t *testing.T) {
-	chrome := chromium(t)
+	chrome := browsertest.Chromium(t)
 	p := newTestPKI(t, testFederation)
 	srv := startServer(t, p, privateSource(), TokenFromSecret(testToken))
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome),
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1366, 1000),
-		chromedp.Flag("disable-dev-shm-usage", true))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
+	ctx, cancel := browsertest.Start(t, chrome, 2*time.Minute)
 	defer cancel()
 	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		browsertest.Do(t, ctx, what, actions...)
 	}
 	eval := func(js string) string {
 		t.Helper()
@@ -115,7 +85,7 @@ func TestPagesInBrowser(t *testing.T) {
 	if s := eval(`String(document.querySelectorAll('#chart-privacy circle.pt').length) + (document.getElementById('chart-privacy').hidden ? ' hidden' : '')`); s != "4" {
 		t.Errorf("privacy chart points: %q, want 4 (ε total and budget for rounds 1 and 2)", s)
 	}
-	shot(t, ctx, "dashboard-privacy.png", "#extensions")
+	browsertest.Shot(t, ctx, "dashboard-privacy.png", "#extensions")
 
 	nav := `['prev', 'next'].map(id => { const a = document.getElementById(id); return a.hidden || getComputedStyle(a).display === 'none' ? id + ':hidden' : id + ':' + a.getAttribute('href'); }).join(' ')`
 	for _, tt := range []struct{ round, want string }{
@@ -135,32 +105,12 @@ func TestPagesInBrowser(t *testing.T) {
 			if s := eval(`document.getElementById('privacy').textContent`); !strings.Contains(s, "ε this round1.5") || !strings.Contains(s, "1.5 of 8") {
 				t.Errorf("round 2 privacy: %q", s)
 			}
-			shot(t, ctx, "dashboard-round-privacy.png", "")
+			browsertest.Shot(t, ctx, "dashboard-round-privacy.png", "")
 		}
 		if tt.round == "0" {
 			if s := eval(`String(document.getElementById('privacy-card').hidden)`); s != "true" {
 				t.Errorf("round 0 (no DP accounting) shows a privacy card")
 			}
 		}
-	}
-}
-
-// shot saves a PNG of the page (or of the element sel) when
-// CONFED_SCREENSHOTS names a folder.
-func shot(t *testing.T, ctx context.Context, name, sel string) {
-	dir := os.Getenv("CONFED_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	action := chromedp.CaptureScreenshot()
-	if sel != "" {
-		action = chromedp.Screenshot(chromedp.CSS(sel), chromedp.NodeVisible)
-	}
-	png, err := chromedp.Run(ctx, action)
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	"github.com/confed/confed/coordinator"
 	"github.com/confed/confed/coordinator/dashboard"
 	"github.com/confed/confed/coordinator/store"
+	"github.com/confed/confed/internal/browsertest"
 	"github.com/confed/confed/internal/heartdisease"
 	"github.com/confed/confed/internal/pki"
 	"github.com/confed/confed/internal/tee/provider"
@@ -32,22 +31,6 @@ import (
 // so each round closes at its short deadline with three updates.
 var dashboardRounds = roundYAML(roundOpts{rounds: 3, expected: []string{"cleveland", "hungary", "long-beach-va", "switzerland"}, min: 3, roundDeadline: "8s"})
 
-// chromiumPath finds headless Chromium, failing in CI and skipping
-// elsewhere when it is missing.
-func chromiumPath(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "chromium is not installed: the dashboard browser test needs it (run scripts/deps.sh, which installs the Debian package chromium)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // TestDashboardInBrowser runs a federation whose coordinator serves the
 // dashboard, and drives headless Chromium through it: log in with the
 // token (keyboard only), watch the rounds arrive live, check the charts
@@ -56,7 +39,7 @@ func chromiumPath(t *testing.T) string {
 // credential are refused. With CONFED_SCREENSHOTS=dir it saves PNGs of the
 // pages there (docs/img).
 func TestDashboardInBrowser(t *testing.T) {
-	chrome := chromiumPath(t)
+	chrome := browsertest.Chromium(t)
 	t.Parallel()
 	honest := []heartdisease.Hospital{heartdisease.Hospitals[0], heartdisease.Hospitals[1], heartdisease.Hospitals[3]}
 	f := newFed(t, honest, dashboardRounds)
@@ -70,13 +53,11 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	checkRefused(t, f, base)
 
-	bctx, bcancel := browser(t, chrome)
+	bctx, bcancel := browsertest.Start(t, chrome, 3*time.Minute)
 	defer bcancel()
 	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		browsertest.Do(t, bctx, what, actions...)
 	}
 	text := func(sel string) string {
 		t.Helper()
@@ -124,8 +105,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	if s := text("#live"); !strings.HasPrefix(s, "live") {
 		t.Errorf("live indicator %q: the event stream is not connected", s)
 	}
-	shot(t, bctx, "dashboard-overview.png", "")
-	shot(t, bctx, "dashboard-charts.png", "#training")
+	browsertest.Shot(t, bctx, "dashboard-overview.png", "")
+	browsertest.Shot(t, bctx, "dashboard-charts.png", "#training")
 
 	do("round page", chromedp.Navigate(base+"/rounds/2"),
 		chromedp.WaitVisible(chromedp.CSS(`#verify[data-ok="true"]`)))
@@ -145,7 +126,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if s := text("#events"); !strings.Contains(s, "switzerland") || !strings.Contains(s, "aggregator_refused") {
 		t.Errorf("round 2 events %q do not show switzerland refusing the aggregator", s)
 	}
-	shot(t, bctx, "dashboard-round.png", "body")
+	browsertest.Shot(t, bctx, "dashboard-round.png", "body")
 	// Round 3 is the last: no "Next round" link to a page that does not
 	// exist; its duration runs to publication.
 	do("last round page", chromedp.Navigate(base+"/rounds/3"),
@@ -243,43 +224,6 @@ func checkRefused(t *testing.T, f *fed, base string) {
 // browser starts headless Chromium with a laptop-sized window. The
 // dashboard's certificate is issued by the test federation's CA, which
 // Chromium does not know, hence ignore-certificate-errors.
-func browser(t *testing.T, chrome string) (context.Context, context.CancelFunc) {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome),
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1366, 1000),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("hide-scrollbars", true))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	tctx, tcancel := context.WithTimeout(bctx, 3*time.Minute)
-	return tctx, func() { tcancel(); bcancel(); acancel() }
-}
-
-// shot saves a PNG of the page (or of the element sel) when
-// CONFED_SCREENSHOTS names a folder.
-func shot(t *testing.T, ctx context.Context, name, sel string) {
-	dir := os.Getenv("CONFED_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", "..", dir) // relative to the repository root
-	}
-	action := chromedp.CaptureScreenshot()
-	if sel != "" {
-		action = chromedp.Screenshot(chromedp.CSS(sel), chromedp.NodeVisible)
-	}
-	png, err := chromedp.Run(ctx, action)
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Log(fmt.Sprintf("wrote %s (%d bytes)", filepath.Join(dir, name), len(png)))
-}
-
 // checkBackup downloads a backup of the running coordinator's database
 // with the token and checks that it opens and its ledger verifies against
 // its models.
