@@ -1,8 +1,10 @@
 package tee
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -24,4 +26,10 @@ func Clock(now func() time.Time) func() time.Time {
 		return time.Now
 	}
 	return now
+}
+
+// Listed reports whether b is one of the values of an allow-list of a
+// policy (measurements, PCRs, reference values), compared byte for byte.
+func Listed(list [][]byte, b []byte) bool {
+	return slices.ContainsFunc(list, func(x []byte) bool { return bytes.Equal(x, b) })
 }

@@ -49,3 +49,21 @@ func TestClock(t *testing.T) {
 		t.Fatalf("Clock(nil)() = %s, before %s", got, before)
 	}
 }
+
+func TestListed(t *testing.T) {
+	list := [][]byte{{1, 2}, {3}}
+	tests := []struct {
+		b    []byte
+		want bool
+	}{
+		{[]byte{1, 2}, true}, {[]byte{3}, true}, {[]byte{1}, false}, {[]byte{1, 2, 3}, false}, {nil, false},
+	}
+	for _, tt := range tests {
+		if got := Listed(list, tt.b); got != tt.want {
+			t.Errorf("Listed(%x) = %v, want %v", tt.b, got, tt.want)
+		}
+	}
+	if Listed(nil, []byte{1}) {
+		t.Error("an empty allow-list lists nothing")
+	}
+}

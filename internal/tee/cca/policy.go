@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/confed/confed/internal/tee"
 )
 
 // Policy says which CCA realms a Verifier accepts. A platform whose
@@ -156,26 +158,17 @@ func (c compiled) check(t *Token, reportData [64]byte) error {
 	if lc := t.Platform.Lifecycle; lc < lifecycleSecuredMin || lc > lifecycleSecuredMax {
 		return fmt.Errorf("arm-cca: evidence refused: platform lifecycle 0x%04x (%s) is not secured: debug, provisioning or decommissioned platforms give no protection", lc, LifecycleName(lc))
 	}
-	if len(c.impl) > 0 && !contains(c.impl, t.Platform.ImplementationID) {
+	if len(c.impl) > 0 && !tee.Listed(c.impl, t.Platform.ImplementationID) {
 		return fmt.Errorf("arm-cca: evidence refused: platform implementation ID %x is not in the policy's implementation_ids", t.Platform.ImplementationID)
 	}
-	if !contains(c.rims, t.Realm.RIM) {
+	if !tee.Listed(c.rims, t.Realm.RIM) {
 		return fmt.Errorf("arm-cca: evidence refused: realm initial measurement %x is not in the policy's initial_measurements", t.Realm.RIM)
 	}
-	if len(c.personals) > 0 && !contains(c.personals, t.Realm.Personalization) {
+	if len(c.personals) > 0 && !tee.Listed(c.personals, t.Realm.Personalization) {
 		return fmt.Errorf("arm-cca: evidence refused: realm personalisation value %x is not in the policy's personalization_values", t.Realm.Personalization)
 	}
 	if !bytes.Equal(t.Realm.Challenge, reportData[:]) {
 		return errors.New("arm-cca: evidence refused: the realm challenge is not the expected report data: the token is not bound to this connection")
 	}
 	return nil
-}
-
-func contains(list [][]byte, b []byte) bool {
-	for _, x := range list {
-		if bytes.Equal(x, b) {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/confed/confed/internal/tee"
 )
 
 // checkToken validates a verified token's claims against the policy.
@@ -76,10 +78,10 @@ func (c compiled) checkSGX(tc claimSet, rd [64]byte) error {
 	if err != nil {
 		return refused(err)
 	}
-	if len(c.mrenclaves) > 0 && !containsBytes(c.mrenclaves, mre) {
+	if len(c.mrenclaves) > 0 && !tee.Listed(c.mrenclaves, mre) {
 		return fmt.Errorf("azure-maa: evidence refused: MRENCLAVE %x is not in the policy's mrenclaves", mre)
 	}
-	if len(c.mrsigner) > 0 && !containsBytes(c.mrsigner, mrs) {
+	if len(c.mrsigner) > 0 && !tee.Listed(c.mrsigner, mrs) {
 		return fmt.Errorf("azure-maa: evidence refused: MRSIGNER %x is not in the policy's mrsigners", mrs)
 	}
 	pid, err := tc.uint("x-ms-sgx-product-id")
@@ -126,7 +128,7 @@ func (c compiled) checkSNP(all, tc claimSet, rd [64]byte) error {
 	if err != nil {
 		return refused(err)
 	}
-	if !containsBytes(c.launch, m) {
+	if !tee.Listed(c.launch, m) {
 		return fmt.Errorf("azure-maa: evidence refused: launch measurement %x is not in the policy's launch_measurements", m)
 	}
 	svn, err := tc.uint("x-ms-sevsnpvm-guestsvn")
@@ -164,13 +166,4 @@ func bindHex(tc claimSet, name string, rd [64]byte) error {
 		return fmt.Errorf("azure-maa: evidence refused: %s is not the expected report data: the token is not bound to this connection", name)
 	}
 	return nil
-}
-
-func containsBytes(list [][]byte, b []byte) bool {
-	for _, x := range list {
-		if bytes.Equal(x, b) {
-			return true
-		}
-	}
-	return false
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/confed/confed/internal/tee"
 	"github.com/confed/confed/internal/yamlcfg"
 )
 
@@ -102,7 +103,7 @@ func (c compiled) check(d *Document, reportData [64]byte, now time.Time) error {
 		if !ok {
 			return fmt.Errorf("aws-nitro: evidence refused: the document has no PCR%d, which the policy restricts", idx)
 		}
-		if !contains(allowed, got) {
+		if !tee.Listed(allowed, got) {
 			return fmt.Errorf("aws-nitro: evidence refused: PCR%d %x is not in the policy's pcr%d allow-list", idx, got, idx)
 		}
 	}
@@ -123,15 +124,6 @@ func (d *Document) field(name string) []byte {
 		return d.PublicKey
 	}
 	return d.Nonce
-}
-
-func contains(list [][]byte, b []byte) bool {
-	for _, x := range list {
-		if bytes.Equal(x, b) {
-			return true
-		}
-	}
-	return false
 }
 
 func allZero(b []byte) bool {

@@ -5,7 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+
+	"github.com/confed/confed/internal/tee"
 )
 
 // Policy says which GPUs a Verifier accepts. Reference values are given
@@ -103,28 +106,15 @@ func (c compiled) check(r *Report, reportData [64]byte) error {
 		if !ok {
 			return fmt.Errorf("nvidia-gpu: evidence refused: the report has no measurement %d, which the policy lists", i)
 		}
-		if !containsBytes(c.meas[i], v) {
+		if !tee.Listed(c.meas[i], v) {
 			return fmt.Errorf("nvidia-gpu: evidence refused: measurement %d is %x, not a reference value of the policy", i, v)
 		}
 	}
 	if len(c.drivers) > 0 {
 		d := cString(r.Opaque[OpaqueDriverVersion])
-		ok := false
-		for _, w := range c.drivers {
-			ok = ok || w == d
-		}
-		if !ok {
+		if !slices.Contains(c.drivers, d) {
 			return fmt.Errorf("nvidia-gpu: evidence refused: driver version %q is not in the policy's driver_versions", d)
 		}
 	}
 	return nil
-}
-
-func containsBytes(list [][]byte, b []byte) bool {
-	for _, x := range list {
-		if bytes.Equal(x, b) {
-			return true
-		}
-	}
-	return false
 }
